@@ -1,0 +1,44 @@
+# The two commands a new user needs: `make run` and `make test`. Each builds its own virtualenv from
+# the pinned requirements (re-installing only when a requirements file changes).
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP_FLAGS ?= --disable-pip-version-check -q
+
+.PHONY: run test bench bundle clean venv
+
+$(VENV)/.installed-run: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install $(PIP_FLAGS) -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install $(PIP_FLAGS) -r requirements-dev.txt
+	touch $@ $(VENV)/.installed-run
+
+venv: $(VENV)/.installed-dev
+
+## Start web (gunicorn), worker and scheduler on embedded defaults; prints the URL.
+run: $(VENV)/.installed-run
+	$(PY) -m scripts.run
+
+## Run the whole test suite against real PostgreSQL and Redis (embedded ones when absent).
+test: $(VENV)/.installed-dev
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+## Benchmarks: each prints JSON (see README, Benchmarks).
+bench: $(VENV)/.installed-dev
+	$(PY) -m bench.sections
+	$(PY) -m bench.upload
+	$(PY) -m bench.chain_storm
+	$(PY) -m bench.analysis
+	$(PY) -m bench.chat
+	$(PY) -m bench.export
+
+bundle:
+	mkdir -p dist
+	git archive --format=zip -o dist/ai-prism.zip HEAD
+
+clean:
+	rm -rf $(VENV) dist .pytest_cache

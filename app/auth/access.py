@@ -1,0 +1,45 @@
+"""Who may see what: owners see their own, admins see all, everyone else gets 404."""
+from __future__ import annotations
+
+from functools import wraps
+
+from flask_login import current_user
+
+from app.errors import APIError
+from app.extensions import db
+
+
+def owned_or_404(model, object_id: int, owner_attr: str = "user_id"):
+    """The object when the current user owns it (or is an admin); otherwise 404, never 403."""
+    obj = db.session.get(model, object_id)
+    if obj is None or (not current_user.is_admin and getattr(obj, owner_attr) != current_user.id):
+        raise APIError(404, "not_found", f"No {model.__name__.lower()} with id {object_id}.")
+    return obj
+
+
+def require_role(*roles: str):
+    """Allow only signed-in users with one of ``roles``."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            if not current_user.is_authenticated:
+                raise APIError(401, "unauthenticated", "Sign in first.")
+            if current_user.role not in roles:
+                raise APIError(403, "forbidden", "Your role does not allow this.")
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def document_child_or_404(model, object_id: int, label: str):
+    """An analysis, feedback item or export: visible exactly when its document is."""
+    from app.models import Document
+
+    obj = db.session.get(model, object_id)
+    if obj is None:
+        raise APIError(404, "not_found", f"No {label} with id {object_id}.")
+    owned_or_404(Document, obj.document_id)
+    return obj

@@ -1,0 +1,150 @@
+"""Accounts and personal API tokens. Knows nothing of requests or sessions."""
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from datetime import timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from app.models import ROLES, ApiToken, User, utcnow
+
+TOKEN_PREFIX = "aip_"
+MIN_PASSWORD_LENGTH = 10
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{2,63}$")
+# Verified against when the account does not exist, so a miss costs the same time as a hit.
+_DUMMY_HASH = generate_password_hash("timing-equaliser-not-a-password")
+
+
+class AccountError(ValueError):
+    """Input a person can fix: the message says what is wrong."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def normalise_email(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+def check_password_policy(password: str) -> None:
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError("weak_password", f"Passwords need at least {MIN_PASSWORD_LENGTH} characters.")
+    if len(password) > 1024:
+        raise AccountError("weak_password", "Passwords can have at most 1024 characters.")
+    if password.strip() == "" or len(set(password)) < 4:
+        raise AccountError("weak_password", "That password is too easy to guess.")
+
+
+def user_count(db: Session) -> int:
+    return db.scalar(select(func.count()).select_from(User)) or 0
+
+
+def create_user(db: Session, email: str, password: str, role: str = "reviewer", display_name: str = "") -> User:
+    """Create an account; raises AccountError for a bad email, weak password, bad role or duplicate."""
+    email = normalise_email(email)
+    if not _EMAIL.match(email):
+        raise AccountError("invalid_email", "That does not look like an email address.")
+    if role not in ROLES:
+        raise AccountError("invalid_role", f"Role must be one of: {', '.join(ROLES)}.")
+    check_password_policy(password)
+    user = User(
+        email=email,
+        display_name=(display_name or "").strip()[:200] or email.split("@")[0],
+        password_hash=generate_password_hash(password),
+        role=role,
+    )
+    db.add(user)
+    try:
+        db.flush()
+    except IntegrityError as exc:
+        db.rollback()
+        raise AccountError("email_taken", "An account with that email already exists.") from exc
+    return user
+
+
+def authenticate(db: Session, email: str, password: str) -> User | None:
+    """The active user with that email and password, or None. Same cost whether or not it exists."""
+    if not isinstance(email, str) or not isinstance(password, str):
+        return None
+    user = db.scalar(select(User).where(User.email == normalise_email(email)))
+    if user is None:
+        check_password_hash(_DUMMY_HASH, password)
+        return None
+    if not check_password_hash(user.password_hash, password) or not user.is_active_account:
+        return None
+    return user
+
+
+def set_password(db: Session, user: User, password: str) -> None:
+    """Change a password; every session and token issued before stops working."""
+    check_password_policy(password)
+    user.password_hash = generate_password_hash(password)
+    user.auth_version += 1
+    now = utcnow()
+    for token in user.tokens:
+        if token.revoked_at is None:
+            token.revoked_at = now
+
+
+def _digest(raw_token: str) -> str:
+    return hashlib.sha256(raw_token.encode("utf-8")).hexdigest()
+
+
+def create_api_token(db: Session, user: User, name: str, expires_in_days: int | None = None) -> tuple[str, ApiToken]:
+    """A new token; the raw value is returned once and only its digest is stored."""
+    name = (name or "").strip()
+    if not name or len(name) > 100:
+        raise AccountError("invalid_name", "Give the token a name of 1 to 100 characters.")
+    if expires_in_days is not None and not (1 <= expires_in_days <= 3650):
+        raise AccountError("invalid_expiry", "expires_in_days must be between 1 and 3650.")
+    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(
+        user_id=user.id,
+        name=name,
+        token_hash=_digest(raw),
+        prefix=raw[: len(TOKEN_PREFIX) + 6],
+        expires_at=utcnow() + timedelta(days=expires_in_days) if expires_in_days else None,
+    )
+    db.add(token)
+    db.flush()
+    return raw, token
+
+
+def user_for_token(db: Session, raw_token: str) -> User | None:
+    """The active owner of a live token, or None."""
+    if not raw_token.startswith(TOKEN_PREFIX) or len(raw_token) > 200:
+        return None
+    token = db.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(raw_token)))
+    now = utcnow()
+    if token is None or token.revoked_at is not None or (token.expires_at and token.expires_at <= now):
+        return None
+    user = token.user
+    if not user.is_active_account:
+        return None
+    # Written at most once a minute per token, not on every scripted request.
+    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
+        token.last_used_at = now
+        db.commit()
+    return user
+
+
+def purge_expired_tokens(db: Session, older_than: timedelta = timedelta(days=30)) -> int:
+    """Delete tokens that expired or were revoked more than ``older_than`` ago."""
+    cutoff = utcnow() - older_than
+    stale = db.scalars(
+        select(ApiToken).where(
+            ((ApiToken.expires_at.is_not(None)) & (ApiToken.expires_at < cutoff))
+            | ((ApiToken.revoked_at.is_not(None)) & (ApiToken.revoked_at < cutoff))
+        )
+    ).all()
+    for token in stale:
+        db.delete(token)
+    db.commit()
+    return len(stale)

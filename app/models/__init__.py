@@ -1,0 +1,24 @@
+"""The data model. One module per aggregate; this package only gathers them for Alembic and callers."""
+from .activity import ChatMessage, Export, ModelCall, ReviewEvent
+from .analysis import ANALYSIS_STATUSES, Analysis, FeedbackItem
+from .base import Base, utcnow
+from .document import DOCUMENT_STATUSES, Document, Section
+from .user import ROLES, ApiToken, User
+
+__all__ = [
+    "ANALYSIS_STATUSES",
+    "DOCUMENT_STATUSES",
+    "ROLES",
+    "Analysis",
+    "ApiToken",
+    "Base",
+    "ChatMessage",
+    "Document",
+    "Export",
+    "FeedbackItem",
+    "ModelCall",
+    "ReviewEvent",
+    "Section",
+    "User",
+    "utcnow",
+]

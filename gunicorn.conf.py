@@ -1,0 +1,50 @@
+"""Gunicorn settings for the web process (Elastic Beanstalk and `make run`)."""
+import json
+import os
+import time
+
+from gunicorn.glogging import Logger
+
+bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"
+worker_class = "gevent"
+workers = int(os.environ.get("WEB_CONCURRENCY", os.environ.get("GUNICORN_WORKERS", "4")))
+worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", "1000"))
+# Matches the load balancer's idle timeout, so long streams (SSE chat) are not cut by gunicorn first.
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "600"))
+graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "30"))
+keepalive = 75  # longer than the ALB's keep-alive expectations, so it closes idle connections first
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "2000"))
+max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", "200"))
+accesslog = "-"
+errorlog = "-"
+loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+proc_name = "ai-prism-web"
+
+
+class JsonAccessLogger(Logger):
+    """Access log lines as one JSON object each, carrying the request id."""
+
+    def access(self, resp, req, environ, request_time):
+        if not self.access_log_enabled:
+            return
+        atoms = self.atoms(resp, req, environ, request_time)
+        line = {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "level": "INFO",
+            "logger": "gunicorn.access",
+            "method": atoms.get("m"),
+            "path": atoms.get("U"),
+            "status": atoms.get("s"),
+            "bytes": atoms.get("B"),
+            "duration_ms": round(request_time.total_seconds() * 1000, 1),
+            "remote": atoms.get("h"),
+            "request_id": atoms.get("{x-request-id}o"),
+        }
+        try:
+            self.access_log.info(json.dumps(line))
+        except Exception:
+            self.exception("failed to write access log")
+
+
+logger_class = JsonAccessLogger

@@ -1,0 +1,118 @@
+"""RQ on real Redis: jobs run in the app context in a forked worker, failures are recorded, SIGTERM
+lets the running job finish, and the scheduler enqueues each periodic job once per period."""
+import signal
+import subprocess
+import time
+from datetime import timedelta
+
+import pytest
+import redis as redis_lib
+from rq import Queue
+from rq.job import Job, JobStatus
+
+from app.extensions import db
+from app.jobs import SERIALIZER, enqueue, queue_depths
+from app.models import ApiToken, User, utcnow
+from tests.support.processes import BIN, ROOT, process_env
+from workers.scheduler import Periodic, tick
+
+pytestmark = pytest.mark.slow
+
+
+def start_worker(env, *extra):
+    return subprocess.Popen(
+        [str(BIN / "flask"), "--app", "application", "worker", *extra],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+
+
+@pytest.fixture
+def worker_env(database_url, redis_url, tmp_path):
+    return process_env(database_url, redis_url, str(tmp_path / "storage"))
+
+
+def test_maintenance_job_runs_in_a_forked_worker_with_the_database(app, make_user, worker_env, redis_url):
+    uid = make_user("ann@example.com")
+    with app.app_context():
+        long_ago = utcnow() - timedelta(days=90)
+        db.session.add_all([
+            ApiToken(user_id=uid, name="old", token_hash="a" * 64, prefix="aip_old", expires_at=long_ago),
+            ApiToken(user_id=uid, name="live", token_hash="b" * 64, prefix="aip_new"),
+        ])
+        db.session.commit()
+        job = enqueue("purge_expired_tokens")
+        assert queue_depths(app.extensions["redis"])["maintenance"] == 1
+    worker = start_worker(worker_env, "--burst")
+    output = worker.communicate(timeout=60)[0].decode()
+    assert worker.returncode == 0, output
+    connection = redis_lib.Redis.from_url(redis_url)
+    finished = Job.fetch(job.id, connection=connection, serializer=SERIALIZER)
+    assert finished.get_status() == JobStatus.FINISHED, output
+    assert finished.return_value() == 1
+    with app.app_context():
+        assert [t.name for t in db.session.query(ApiToken).all()] == ["live"]
+        assert db.session.get(User, uid) is not None
+
+
+def test_same_job_id_is_enqueued_once(app):
+    with app.app_context():
+        first = enqueue("purge_expired_tokens", job_id="purge-once")
+        second = enqueue("purge_expired_tokens", job_id="purge-once")
+        assert first.id == second.id
+        assert queue_depths(app.extensions["redis"])["maintenance"] == 1
+        assert first.timeout == 300 and first.result_ttl == 3600 and first.failure_ttl == 7 * 86400
+        assert first.retries_left == 2
+
+
+def test_failing_job_is_recorded_as_failed(app, worker_env, redis_url):
+    connection = redis_lib.Redis.from_url(redis_url)
+    job = Queue("maintenance", connection=connection, serializer=SERIALIZER).enqueue("tests.support.jobs.explode")
+    worker = start_worker(worker_env, "--burst", "--queues", "maintenance")
+    worker.communicate(timeout=60)
+    failed = Job.fetch(job.id, connection=connection, serializer=SERIALIZER)
+    assert failed.get_status() == JobStatus.FAILED
+    assert "this job fails on purpose" in failed.latest_result().exc_string
+
+
+def test_sigterm_lets_the_running_job_finish(app, worker_env, redis_url):
+    connection = redis_lib.Redis.from_url(redis_url)
+    job = Queue("maintenance", connection=connection, serializer=SERIALIZER).enqueue(
+        "tests.support.jobs.slow_mark", args=("graceful", 2.0), job_timeout=30
+    )
+    worker = start_worker(worker_env, "--queues", "maintenance")
+    deadline = time.monotonic() + 30
+    while not connection.get("graceful:started"):
+        assert time.monotonic() < deadline, "the job never started"
+        time.sleep(0.05)
+    worker.send_signal(signal.SIGTERM)
+    output = worker.communicate(timeout=30)[0].decode()
+    assert worker.returncode == 0, output
+    assert connection.get("graceful") == b"app"
+    assert Job.fetch(job.id, connection=connection, serializer=SERIALIZER).get_status() == JobStatus.FINISHED
+
+
+def test_scheduler_enqueues_each_periodic_job_once_per_period(app):
+    periodic = [Periodic("purge_expired_tokens", 3600)]
+    now = 1_800_000_000.0
+    first = tick(app, periodic, now)
+    second = tick(app, periodic, now + 10)  # a second scheduler, or the same one, in the same hour
+    assert first == second
+    assert queue_depths(app.extensions["redis"])["maintenance"] == 1
+    third = tick(app, periodic, now + 3600)
+    assert third != first
+    assert queue_depths(app.extensions["redis"])["maintenance"] == 2
+
+
+def test_scheduler_process_starts_and_stops_on_sigterm(worker_env, redis_url, app):
+    proc = subprocess.Popen([str(BIN / "flask"), "--app", "application", "scheduler"], cwd=ROOT, env=worker_env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    connection = redis_lib.Redis.from_url(redis_url)
+    deadline = time.monotonic() + 30
+    while not connection.keys("ai-prism:scheduler:*"):
+        assert proc.poll() is None, proc.communicate()[0].decode()
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert Queue("maintenance", connection=connection, serializer=SERIALIZER).count == 2  # reconcile + token purge
+    proc.send_signal(signal.SIGTERM)
+    proc.communicate(timeout=20)
+    assert proc.returncode == 0

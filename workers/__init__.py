@@ -1,0 +1,1 @@
+"""Background processes: the RQ worker, its job functions, and the periodic scheduler."""

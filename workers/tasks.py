@@ -1,0 +1,54 @@
+"""Job functions. Thin: load ids, call a service, let exceptions propagate (RQ records failures and
+retries crashes; model capacity is handled inside as a deferral)."""
+from __future__ import annotations
+
+import logging
+
+from flask import current_app
+from rq import get_current_job
+
+from app.auth.service import purge_expired_tokens as purge_tokens
+from app.extensions import db
+from app.review import service as review
+
+log = logging.getLogger(__name__)
+
+
+def _redis():
+    return current_app.extensions["redis"]
+
+
+def purge_expired_tokens() -> int:
+    removed = purge_tokens(db.session)
+    log.info("purged expired api tokens", extra={"removed": removed})
+    return removed
+
+
+def analyse_section(analysis_id: int) -> str:
+    try:
+        return review.run_analysis(
+            db.session, _redis(), current_app.extensions["model_chain"], analysis_id,
+            max_total_wait_s=current_app.config["ANALYSIS_MAX_WAIT_S"],
+        )
+    except Exception as exc:
+        db.session.rollback()
+        job = get_current_job()
+        if job is None or not job.retries_left:
+            review.fail_after_crashes(db.session, _redis(), analysis_id, exc)
+        raise
+
+
+def summarise_document(document_id: int) -> float | None:
+    summary = review.summarise(db.session, _redis(), document_id)
+    return summary["risk_score"] if summary else None
+
+
+def reconcile_analyses() -> list[int]:
+    return review.reconcile(db.session, _redis())
+
+
+def build_export(export_id: int) -> str:
+    from app.exports.service import run_export
+    from app.storage import storage
+
+    return run_export(db.session, _redis(), storage(), export_id, current_app.config["EXPORT_PREFIX"])

@@ -1,0 +1,55 @@
+"""The RQ worker: one app context per job, database connections disposed after fork, and a warm
+shutdown on SIGTERM (the running job finishes before the worker exits)."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+from rq import Worker
+
+from app.jobs import SERIALIZER, queue
+from app.logs import current_job_id
+
+log = logging.getLogger(__name__)
+
+
+class AppWorker(Worker):
+    """An RQ fork-per-job worker that runs each job inside the Flask app's context."""
+
+    flask_app: Flask
+
+    def perform_job(self, job, queue, execution):
+        # Runs in the forked work horse: pooled connections inherited from the parent must not be
+        # shared with it, so drop them (without closing the parent's sockets) and open fresh ones.
+        self.flask_app.extensions["database"].dispose(close=False)
+        token = current_job_id.set(job.id)
+        try:
+            with self.flask_app.app_context():
+                return super().perform_job(job, queue, execution)
+        finally:
+            # The horse exits right after this job: model-call records must be written first.
+            chain = self.flask_app.extensions.get("model_chain")
+            if chain is not None and chain.recorder is not None:
+                chain.recorder.flush()
+            current_job_id.reset(token)
+
+
+def build_worker(app: Flask, queue_names: list[str]) -> AppWorker:
+    # Import the job functions (and everything they use) once, in the parent: every forked work
+    # horse then starts with them loaded instead of importing them again for each job.
+    import workers.tasks  # noqa: F401
+
+    connection = app.extensions["redis"]
+    worker = AppWorker(
+        [queue(name, connection) for name in queue_names],
+        connection=connection,
+        serializer=SERIALIZER,
+    )
+    worker.flask_app = app
+    return worker
+
+
+def run_worker(app: Flask, queue_names: list[str], burst: bool = False) -> bool:
+    worker = build_worker(app, queue_names)
+    log.info("worker starting", extra={"queues": queue_names, "burst": burst})
+    return worker.work(burst=burst, logging_level=app.config["LOG_LEVEL"], with_scheduler=True)
