@@ -1,0 +1,1 @@
+"""Document intake: validation, storage and section extraction for .docx, .pdf, .txt and .md."""

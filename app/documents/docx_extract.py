@@ -1,0 +1,365 @@
+"""Sections of a .docx, read straight from its XML with lxml (python-docx's object layer is ~10x
+slower on long documents). Only the body is read: headers, footers and comments never become
+section text, and hidden (w:vanish) or deleted runs are left out.
+
+Heading signals, in order: heading styles (outline level through the basedOn chain, so custom and
+localized styles work), the paragraph's own outline level, typed numbering that is not a list item,
+short bold or larger lines standing alone, known investigation titles, and labels such as RC1:.
+A pasted e-mail thread becomes its own section.
+"""
+from __future__ import annotations
+
+import re
+import zipfile
+from dataclasses import dataclass
+
+from lxml import etree
+
+from . import signals
+from .builder import ExtractedSection, SectionBuilder
+from .errors import IntakeError
+
+W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+W_BODY, W_P, W_TBL, W_TR, W_TC, W_R, W_T = (W + t for t in ("body", "p", "tbl", "tr", "tc", "r", "t"))
+W_PPR, W_RPR, W_SDT, W_SDTCONTENT = W + "pPr", W + "rPr", W + "sdt", W + "sdtContent"
+W_VAL = W + "val"
+# Containers whose runs are part of the visible paragraph text.
+_RUN_CONTAINERS = {W + t for t in ("hyperlink", "ins", "smartTag", "fldSimple", "customXml", "sdt", "sdtContent", "moveTo")}
+_FALSE = {"0", "false", "off", "none"}
+_BUILTIN_HEADING = re.compile(r"^heading ([1-9])$")
+
+SAFE_PARSER = etree.XMLParser(
+    resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False, huge_tree=False,
+    remove_comments=True, remove_pis=True,
+)
+
+
+def parse_xml(data: bytes, part: str) -> etree._Element:
+    """Parse one package part safely: no entities, no network, no DTD; a DOCTYPE is refused."""
+    # Word never writes a DTD; refusing one before parsing rules out XXE and entity bombs outright.
+    if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
+        raise IntakeError(422, "unsafe_xml", f"The document's {part} declares a DTD, which Word never writes; it was refused.")
+    try:
+        root = etree.fromstring(data, SAFE_PARSER)
+    except etree.XMLSyntaxError as exc:
+        raise IntakeError(422, "corrupt_file", f"The document is damaged: {part} is not valid XML.") from exc
+    if root.getroottree().docinfo.doctype:
+        raise IntakeError(422, "unsafe_xml", f"The document's {part} declares a DTD, which Word never writes; it was refused.")
+    return root
+
+
+def _on(element) -> bool:
+    """A toggle property (<w:b/>, <w:vanish w:val="false"/>) is on unless its value says off."""
+    return element is not None and element.get(W_VAL, "true").lower() not in _FALSE
+
+
+@dataclass
+class Style:
+    outline: int | None = None  # 0..8 headings; 9 is body text
+    bold: bool | None = None
+    size: int | None = None  # half-points
+    hidden: bool | None = None
+    numbered: bool | None = None
+    based_on: str | None = None
+    name: str = ""
+
+
+class Styles:
+    """Paragraph and character styles with their effective properties through basedOn."""
+
+    def __init__(self, root: etree._Element | None):
+        self._raw: dict[str, Style] = {}
+        self._resolved: dict[str, Style] = {}
+        self.default_paragraph: str | None = None
+        self.body_size = 20
+        if root is None:
+            return
+        defaults = root.find(f"{W}docDefaults/{W}rPrDefault/{W}rPr/{W}sz")
+        if defaults is not None and defaults.get(W_VAL, "").isdigit():
+            self.body_size = int(defaults.get(W_VAL))
+        for el in root.iter(W + "style"):
+            style_id = el.get(W + "styleId")
+            if not style_id:
+                continue
+            style = Style()
+            name_el = el.find(W + "name")
+            style.name = (name_el.get(W_VAL) if name_el is not None else "").lower()
+            based = el.find(W + "basedOn")
+            style.based_on = based.get(W_VAL) if based is not None else None
+            ppr, rpr = el.find(W_PPR), el.find(W_RPR)
+            if ppr is not None:
+                lvl = ppr.find(W + "outlineLvl")
+                if lvl is not None and lvl.get(W_VAL, "").isdigit():
+                    style.outline = int(lvl.get(W_VAL))
+                num = ppr.find(W + "numPr")
+                if num is not None:
+                    num_id = num.find(W + "numId")
+                    style.numbered = num_id is None or num_id.get(W_VAL) != "0"
+            builtin = _BUILTIN_HEADING.match(style.name)
+            if style.outline is None and builtin:
+                style.outline = int(builtin.group(1)) - 1
+            if style.outline is None and style.name == "title":
+                style.outline = 0
+            if rpr is not None:
+                b = rpr.find(W + "b")
+                if b is not None:
+                    style.bold = _on(b)
+                sz = rpr.find(W + "sz")
+                if sz is not None and sz.get(W_VAL, "").isdigit():
+                    style.size = int(sz.get(W_VAL))
+                vanish = rpr.find(W + "vanish")
+                if vanish is not None:
+                    style.hidden = _on(vanish)
+            self._raw[style_id] = style
+            if el.get(W + "type") == "paragraph" and el.get(W + "default") in ("1", "true"):
+                self.default_paragraph = style_id
+        default = self.get(self.default_paragraph)
+        if default.size:
+            self.body_size = default.size
+
+    def get(self, style_id: str | None) -> Style:
+        if not style_id:
+            return Style()
+        if style_id in self._resolved:
+            return self._resolved[style_id]
+        chain, seen, current = [], set(), style_id
+        while current and current in self._raw and current not in seen:
+            seen.add(current)
+            chain.append(self._raw[current])
+            current = self._raw[current].based_on
+        effective = Style(name=chain[0].name if chain else "")
+        for style in reversed(chain):  # the base first, each derived style overriding it
+            for attr in ("outline", "bold", "size", "hidden", "numbered"):
+                value = getattr(style, attr)
+                if value is not None:
+                    setattr(effective, attr, value)
+        self._resolved[style_id] = effective
+        return effective
+
+
+@dataclass
+class Para:
+    text: str
+    style: Style
+    outline: int | None  # the paragraph's own outline level
+    numbered: bool
+    all_bold: bool
+    max_size: int
+
+
+def _run_text(run, styles: Styles, para_style: Style, state: list) -> str:
+    rpr = run.find(W_RPR)
+    bold, size, hidden = para_style.bold, para_style.size, False
+    if rpr is not None:
+        rstyle = rpr.find(W + "rStyle")
+        if rstyle is not None:
+            char_style = styles.get(rstyle.get(W_VAL))
+            bold = char_style.bold if char_style.bold is not None else bold
+            size = char_style.size or size
+            hidden = bool(char_style.hidden)
+        for child in rpr:
+            tag = child.tag
+            if tag == W + "vanish" or tag == W + "webHidden":
+                hidden = hidden or _on(child)
+            elif tag == W + "b":
+                bold = _on(child)
+            elif tag == W + "sz":
+                value = child.get(W_VAL, "")
+                size = int(value) if value.isdigit() else size
+    if hidden:
+        return ""
+    parts = []
+    for child in run:
+        tag = child.tag
+        if tag == W_T:
+            parts.append(child.text or "")
+        elif tag == W + "tab":
+            parts.append("\t")
+        elif tag in (W + "br", W + "cr"):
+            parts.append("\n")
+        elif tag == W + "noBreakHyphen":
+            parts.append("-")
+    text = "".join(parts)
+    if text.strip():
+        state[0] = state[0] and bool(bold)
+        state[1] = max(state[1], size or styles.body_size)
+    return text
+
+
+def iter_runs(element):
+    """The paragraph's runs in reading order, through hyperlinks, insertions, fields and content
+    controls; deleted runs and text-box contents are not part of the paragraph's text."""
+    for child in element:
+        tag = child.tag
+        if tag == W_R:
+            yield child
+        elif tag in _RUN_CONTAINERS:
+            yield from iter_runs(child)
+
+
+def _collect(element, styles: Styles, para_style: Style, state: list, out: list) -> None:
+    for run in iter_runs(element):
+        out.append(_run_text(run, styles, para_style, state))
+
+
+def read_paragraph(p, styles: Styles) -> Para:
+    ppr = p.find(W_PPR)
+    style_id, outline, numbered = None, None, False
+    if ppr is not None:
+        pstyle = ppr.find(W + "pStyle")
+        style_id = pstyle.get(W_VAL) if pstyle is not None else None
+        lvl = ppr.find(W + "outlineLvl")
+        if lvl is not None and lvl.get(W_VAL, "").isdigit():
+            outline = int(lvl.get(W_VAL))
+        num = ppr.find(W + "numPr")
+        if num is not None:
+            num_id = num.find(W + "numId")
+            numbered = num_id is None or num_id.get(W_VAL) != "0"
+    style = styles.get(style_id or styles.default_paragraph)
+    state = [True, 0]  # [every visible run bold, largest size]
+    out: list[str] = []
+    _collect(p, styles, style, state, out)
+    text = "".join(out)
+    return Para(text, style, outline, numbered or bool(style.numbered), state[0] and bool(text.strip()), state[1])
+
+
+def body_blocks(body) -> list:
+    """The body's paragraphs and tables in reading order (content controls opened up). Exports use
+    the same list, so a block index means the same element everywhere."""
+    blocks = []
+    for child in body:
+        tag = child.tag
+        if tag == W_P or tag == W_TBL:
+            blocks.append(child)
+        elif tag == W_SDT:
+            content = child.find(W_SDTCONTENT)
+            if content is not None:
+                blocks.extend(body_blocks(content))
+    return blocks
+
+
+def table_layout(tbl, styles: Styles) -> tuple[str, list[tuple[object, int]]]:
+    """A table as lines (one per row, cells separated by ' | ', nested tables inline) and, for each
+    top-level cell paragraph, where its stripped text starts in those lines. Exports use the
+    positions to put a comment in the right cell."""
+    rows: list[str] = []
+    places: list[tuple[object, int]] = []
+    offset = 0
+    for tr in tbl.iterchildren(W_TR):
+        cells: list[str] = []
+        row_places: list[tuple[object, int]] = []
+        position = 0
+        for tc in tr.iterchildren(W_TC):
+            parts: list[str] = []
+            cell_start = position
+            for child in tc:
+                if child.tag == W_P:
+                    text = read_paragraph(child, styles).text.strip()
+                    if text:
+                        row_places.append((child, cell_start + sum(len(p) + 1 for p in parts)))
+                        parts.append(text)
+                elif child.tag == W_TBL:
+                    nested = table_layout(child, styles)[0].replace("\n", " / ")
+                    if nested:
+                        parts.append(nested)
+            cell = " ".join(parts)
+            cells.append(cell)
+            position += len(cell) + 3
+        if any(cells):
+            row = " | ".join(cells)
+            lead = len(row) - len(row.lstrip())
+            rows.append(row.strip())
+            places += [(p, offset + start - lead) for p, start in row_places]
+            offset += len(rows[-1]) + 1
+    return "\n".join(rows), places
+
+
+def table_text(tbl, styles: Styles) -> str:
+    """A table as lines: one per row, cells separated by ' | ', nested tables inline."""
+    return table_layout(tbl, styles)[0]
+
+
+def _heading_for(para: Para, styles: Styles, in_email: bool, last_level: int) -> tuple[str, int, str] | None:
+    """(title, level, signal) when the paragraph is a heading, else None."""
+    raw = para.text
+    if len(raw) > 2 * signals.MAX_HEADING_CHARS and (para.style.outline is None or para.style.outline >= 9):
+        # Long body text: only a label at its start (RC1: …) can make it a heading.
+        label = None if in_email else signals.leading_label(raw)
+        return (label, min(last_level + 1, 9), "label") if label else None
+    text = signals.normalise(raw)
+    if not text:
+        return None
+    style_outline = para.style.outline
+    if style_outline is not None and style_outline < 9 and len(text) <= 300:
+        return text, style_outline + 1, "heading_style"
+    short = signals.is_short(text) and not signals.looks_like_sentence(text)
+    if para.outline is not None and para.outline < 9 and short:
+        return text, para.outline + 1, "outline_level"
+    if in_email:
+        return None
+    if not para.numbered:
+        numbered = signals.numbered_heading(text)
+        if numbered:
+            return numbered[1], numbered[0], "numbering"
+    larger = para.max_size >= styles.body_size + 4
+    if short and not para.numbered and (para.all_bold or larger):
+        return text.rstrip(":").strip() or text, 1 if larger else 2, "emphasis"
+    known = signals.known_title(text)
+    if known:
+        return known, 1, "known_title"
+    label = signals.label_heading(text)
+    if label:
+        return label, min(last_level + 1, 9), "label"
+    return None
+
+
+def extract_docx(zf: zipfile.ZipFile, read_part) -> list[ExtractedSection]:
+    """Sections of an opened, already-vetted .docx. ``read_part(name)`` returns a part's bytes."""
+    styles_root = parse_xml(read_part("word/styles.xml"), "word/styles.xml") if "word/styles.xml" in zf.namelist() else None
+    styles = Styles(styles_root)
+    root = parse_xml(read_part("word/document.xml"), "word/document.xml")
+    body = root.find(W_BODY)
+    if body is None:
+        raise IntakeError(422, "corrupt_file", "The document has no body; it may be damaged.")
+    blocks = body_blocks(body)
+    paras: list[Para | str] = [
+        read_paragraph(el, styles) if el.tag == W_P else table_text(el, styles) for el in blocks
+    ]
+    builder = SectionBuilder()
+    in_email, last_level = False, 1
+    for index, item in enumerate(paras):
+        if isinstance(item, str):  # a table: text of the section it sits in
+            builder.text(item, index)
+            continue
+        text = item.text
+        if text.lstrip().lower().startswith("from:") and not in_email:
+            lines = [
+                line for other in paras[index:index + 8] if isinstance(other, Para) for line in other.text.split("\n")
+            ]
+            subject = signals.email_header_at(lines, 0)
+            if subject:
+                in_email = True
+                builder.heading(subject, 1, "email_thread", None)
+                builder.text(text, index)
+                continue
+        heading = _heading_for(item, styles, in_email, last_level)
+        if heading:
+            title, level, signal = heading
+            if signal in ("heading_style", "outline_level"):
+                in_email = False
+            if signal == "label":
+                full = signals.normalise(text)
+                builder.heading(title, level, signal, index)
+                if len(full) > len(title):  # a label that opens a paragraph keeps the paragraph
+                    builder.text(text, index)
+                continue
+            last_level = level
+            builder.heading(title, level, signal, index)
+        else:
+            builder.text(text, index)
+    return builder.finish()
+
+
+def docx_plain_text(zf: zipfile.ZipFile, read_part) -> str:
+    """All visible body text of a .docx (used for guidelines documents)."""
+    return "\n\n".join(s.title + "\n" + s.text if s.signal != "preamble" else s.text for s in extract_docx(zf, read_part))

@@ -1,0 +1,122 @@
+"""/api/documents: upload, list, detail, delete, sections and section edits. Thin: parse, call the
+service, shape the response."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify, request
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from app.auth.access import owned_or_404
+from app.errors import APIError
+from app.extensions import db
+from app.models import Document, Section
+from app.storage import storage
+
+from . import service
+from .errors import IntakeError
+from .intake import Limits
+
+bp = Blueprint("documents", __name__, url_prefix="/api/documents")
+
+
+def _limits() -> Limits:
+    config = current_app.config
+    return Limits(
+        max_bytes=config["MAX_UPLOAD_BYTES"], max_unzipped=config["MAX_UNZIPPED_BYTES"],
+        max_entries=config["MAX_ZIP_ENTRIES"],
+    )
+
+
+def _read(field: str) -> service.Upload | None:
+    file = request.files.get(field)
+    if file is None:
+        return None
+    limit = current_app.config["MAX_UPLOAD_BYTES"]
+    data = file.stream.read(limit + 1)
+    return service.Upload(file.filename or "", data)
+
+
+def _detail(document: Document) -> dict:
+    return {**document.to_dict(), "sections": [s.to_dict(with_text=False) for s in document.sections]}
+
+
+@bp.post("")
+@login_required
+def upload():
+    main = _read("file")
+    if main is None:
+        raise APIError(400, "missing_file", "Attach the document as the multipart field 'file'.")
+    try:
+        document = service.create_document(
+            db.session, storage(), current_user, main, guidelines=_read("guidelines"),
+            guidelines_mode=request.form.get("guidelines_mode", "both"), limits=_limits(),
+        )
+    except IntakeError as exc:
+        raise APIError(exc.status, exc.code, exc.message) from exc
+    return jsonify(_detail(document)), 201
+
+
+@bp.get("")
+@login_required
+def list_documents():
+    query = select(Document).order_by(Document.created_at.desc(), Document.id.desc())
+    if not (current_user.is_admin and request.args.get("scope") == "all"):
+        query = query.where(Document.user_id == current_user.id)
+    return jsonify({"documents": [d.to_dict() for d in db.session.scalars(query.limit(500))]})
+
+
+@bp.get("/<int:document_id>")
+@login_required
+def detail(document_id: int):
+    return jsonify(_detail(owned_or_404(Document, document_id)))
+
+
+@bp.delete("/<int:document_id>")
+@login_required
+def delete(document_id: int):
+    service.delete_document(db.session, storage(), owned_or_404(Document, document_id))
+    return jsonify({"deleted": document_id})
+
+
+@bp.get("/<int:document_id>/sections")
+@login_required
+def sections(document_id: int):
+    document = owned_or_404(Document, document_id)
+    return jsonify({"sections": [s.to_dict() for s in document.sections]})
+
+
+def _section(document_id: int, section_id: int) -> Section:
+    owned_or_404(Document, document_id)
+    section = db.session.get(Section, section_id)
+    if section is None or section.document_id != document_id:
+        raise APIError(404, "not_found", f"No section with id {section_id} in this document.")
+    return section
+
+
+@bp.get("/<int:document_id>/sections/<int:section_id>")
+@login_required
+def section(document_id: int, section_id: int):
+    return jsonify(_section(document_id, section_id).to_dict())
+
+
+@bp.patch("/<int:document_id>/sections/<int:section_id>")
+@login_required
+def edit_section(document_id: int, section_id: int):
+    """{"title": …} renames; {"action": "merge_next"} merges; {"action": "split", "at": n, "title": …} splits."""
+    target = _section(document_id, section_id)
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise APIError(400, "invalid_json", "Send a JSON object with Content-Type: application/json.")
+    action = body.get("action", "rename" if "title" in body else None)
+    try:
+        if action == "rename":
+            changed = [service.rename_section(db.session, target, body.get("title"))]
+        elif action == "merge_next":
+            changed = [service.merge_with_next(db.session, target)]
+        elif action == "split":
+            changed = list(service.split_section(db.session, target, body.get("at"), body.get("title")))
+        else:
+            raise APIError(400, "invalid_action", "Send a title to rename, or action merge_next or split.")
+    except service.SectionEditError as exc:
+        raise APIError(422, exc.code, exc.message) from exc
+    return jsonify({"sections": [s.to_dict() for s in changed]})
