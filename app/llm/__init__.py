@@ -1,0 +1,1 @@
+"""The model layer: providers (Bedrock, offline rules), the shared-state model chain, call records."""

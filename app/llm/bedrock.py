@@ -1,0 +1,100 @@
+"""The Bedrock provider: boto3 bedrock-runtime Converse and ConverseStream, boto3's own retries off
+(the chain owns retries), timeouts from settings, optional endpoint override."""
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+from .errors import classify_exception
+from .types import ModelRequest, ModelResponse, ModelSpec
+
+THINKING_MIN_BUDGET = 1024
+
+
+class BedrockProvider:
+    name = "bedrock"
+
+    def __init__(self, region: str, endpoint_url: str | None, connect_timeout: float, read_timeout: float,
+                 enable_thinking: bool = False, max_connections: int = 50):
+        import boto3
+        from botocore.config import Config
+
+        self.enable_thinking = enable_thinking
+        self.client = boto3.client(
+            "bedrock-runtime", region_name=region, endpoint_url=endpoint_url,
+            # Requests are built by our own code, so botocore's per-call parameter validation is
+            # skipped: it is a few milliseconds of CPU on every call.
+            config=Config(connect_timeout=connect_timeout, read_timeout=read_timeout,
+                          retries={"total_max_attempts": 1, "mode": "standard"},
+                          max_pool_connections=max_connections, parameter_validation=False),
+        )
+
+    def _arguments(self, spec: ModelSpec, request: ModelRequest) -> dict:
+        messages = []
+        for message in request.messages:
+            content = [{"text": message["text"]}]
+            if message.get("cache") and spec.caching:
+                content.append({"cachePoint": {"type": "default"}})
+            messages.append({"role": message["role"], "content": content})
+        arguments = {"modelId": spec.id, "messages": messages, "inferenceConfig": {"maxTokens": request.max_tokens}}
+        if request.system:
+            system = [{"text": request.system}]
+            if request.cache_system and spec.caching:
+                system.append({"cachePoint": {"type": "default"}})
+            arguments["system"] = system
+        budget = request.thinking_budget
+        if self.enable_thinking and spec.thinking and budget:
+            budget = max(THINKING_MIN_BUDGET, budget)
+            # With thinking on, Anthropic models need temperature 1 (left unset) and room beyond the budget.
+            arguments["inferenceConfig"]["maxTokens"] = max(request.max_tokens, budget + 1024)
+            arguments["additionalModelRequestFields"] = {"thinking": {"type": "enabled", "budget_tokens": budget}}
+        elif request.temperature is not None:
+            arguments["inferenceConfig"]["temperature"] = request.temperature
+        return arguments
+
+    @staticmethod
+    def _usage(usage: dict) -> dict:
+        return {
+            "input_tokens": usage.get("inputTokens", 0), "output_tokens": usage.get("outputTokens", 0),
+            "cache_read_tokens": usage.get("cacheReadInputTokens", 0),
+            "cache_write_tokens": usage.get("cacheWriteInputTokens", 0),
+        }
+
+    def complete(self, spec: ModelSpec, request: ModelRequest) -> ModelResponse:
+        started = time.monotonic()
+        try:
+            raw = self.client.converse(**self._arguments(spec, request))
+        except Exception as exc:
+            raise classify_exception(exc) from exc
+        blocks = raw.get("output", {}).get("message", {}).get("content", [])
+        text = "".join(block.get("text", "") for block in blocks if "text" in block)
+        return ModelResponse(
+            text=text, model_id=spec.id, provider=self.name, stop_reason=raw.get("stopReason"),
+            latency_ms=int((time.monotonic() - started) * 1000), **self._usage(raw.get("usage", {})),
+        )
+
+    def stream(self, spec: ModelSpec, request: ModelRequest) -> Iterator[str | ModelResponse]:
+        """Yields text deltas, then one ModelResponse with the usage."""
+        started = time.monotonic()
+        try:
+            raw = self.client.converse_stream(**self._arguments(spec, request))
+        except Exception as exc:
+            raise classify_exception(exc) from exc
+        parts: list[str] = []
+        usage: dict = {}
+        stop = None
+        try:
+            for item in raw["stream"]:
+                if "contentBlockDelta" in item:
+                    delta = item["contentBlockDelta"]["delta"].get("text")
+                    if delta:
+                        parts.append(delta)
+                        yield delta
+                elif "messageStop" in item:
+                    stop = item["messageStop"].get("stopReason")
+                elif "metadata" in item:
+                    usage = item["metadata"].get("usage", {})
+        except Exception as exc:
+            raise classify_exception(exc) from exc
+        yield ModelResponse(text="".join(parts), model_id=spec.id, provider=self.name, stop_reason=stop,
+                            latency_ms=int((time.monotonic() - started) * 1000), **self._usage(usage))

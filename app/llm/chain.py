@@ -1,0 +1,164 @@
+"""The model chain: each attempt asks the shared state which model may take the call, calls it,
+and reports the outcome, so a throttle anywhere cools that model everywhere.
+
+Retries belong to the chain alone and are bounded: at most one attempt per model plus two, with a
+short jittered pause before going back to a model already tried. A request the model calls invalid
+is the caller's fault and is not tried elsewhere. When nothing can take the call within the caller's
+wait budget, CapacityExhausted says when to come back.
+"""
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Iterator
+
+from .errors import INVALID, CapacityExhausted, ModelCallError, StreamInterrupted
+from .records import CallRecorder
+from .state import ChainState, Decision
+from .types import ModelRequest, ModelResponse, ModelSpec
+
+log = logging.getLogger(__name__)
+
+
+class ModelChain:
+    def __init__(self, specs: list[ModelSpec], state: ChainState, provider, recorder: CallRecorder | None = None):
+        self.specs = list(specs)
+        self.state = state
+        self.provider = provider
+        self.recorder = recorder
+
+    @property
+    def primary(self) -> ModelSpec:
+        return self.specs[0]
+
+    def _acquire(self, request: ModelRequest, deadline: float, overhead: list[float], failed: set[str]) -> tuple[ModelSpec, Decision]:
+        cost = request.estimate_input_tokens() + request.max_tokens
+        # Models that already failed this request are passed over while others remain.
+        candidates = [s for s in self.specs if s.id not in failed] or self.specs
+        while True:
+            started = time.perf_counter()
+            decision = self.state.acquire(candidates, cost)
+            overhead[0] += time.perf_counter() - started
+            if decision.kind != "wait":
+                return candidates[decision.index], decision
+            remaining = deadline - time.monotonic()
+            if decision.retry_after > remaining:
+                raise CapacityExhausted(decision.retry_after)
+            # Wait a little past the moment a slot frees, spread so waiters do not stampede.
+            time.sleep(decision.retry_after + random.uniform(0.0, min(0.05, decision.retry_after)))
+
+    def _report(self, spec, decision, outcome, attempt, latency_ms, context, overhead, usage=None, code=None):
+        started = time.perf_counter()
+        actual = None
+        if usage is not None:
+            actual = usage["input_tokens"] + usage["output_tokens"] + usage["cache_write_tokens"]
+        elif outcome != "success":
+            actual = 0  # a refused call used no tokens
+        self.state.report(spec, decision, outcome, actual)
+        if self.recorder is not None:
+            try:
+                self.recorder.record(provider=getattr(self.provider, "name", "bedrock"), model_id=spec.id, outcome=outcome,
+                                     context=context, attempt=attempt, latency_ms=latency_ms, error_code=code, usage=usage)
+            except Exception:  # a lost record must not fail the call it describes
+                log.exception("could not record model call")
+        overhead[0] += time.perf_counter() - started
+
+    def _max_attempts(self) -> int:
+        return len(self.specs) + 2
+
+    def complete(self, request: ModelRequest, *, context: dict | None = None, max_wait_s: float = 30.0) -> ModelResponse:
+        context = context or {}
+        deadline = time.monotonic() + max_wait_s
+        overhead = [0.0]
+        failed: set[str] = set()
+        last_error: ModelCallError | None = None
+        for attempt in range(1, self._max_attempts() + 1):
+            spec, decision = self._acquire(request, deadline, overhead, failed)
+            if spec.id in failed:  # back to a model that failed this request: pause, jittered
+                time.sleep(random.uniform(0.02, 0.1) * attempt)
+            started = time.monotonic()
+            try:
+                response = self.provider.complete(spec, request)
+            except ModelCallError as error:
+                latency = int((time.monotonic() - started) * 1000)
+                self._report(spec, decision, error.kind, attempt, latency, context, overhead, code=error.code)
+                if error.kind == INVALID:
+                    raise
+                last_error = error
+                failed.add(spec.id)
+                log.info("model call failed", extra={"model": spec.id, "kind": error.kind, "code": error.code})
+                continue
+            usage = {k: getattr(response, k) for k in ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")}
+            self._report(spec, decision, "success", attempt, response.latency_ms, context, overhead, usage=usage)
+            response.attempts = attempt
+            response.overhead_ms = overhead[0] * 1000
+            return response
+        raise CapacityExhausted(5.0, f"No model answered after {self._max_attempts()} attempts (last: {last_error}).")
+
+    def stream(self, request: ModelRequest, *, context: dict | None = None, max_wait_s: float = 10.0) -> Iterator[str | ModelResponse]:
+        """Text deltas, then the final ModelResponse. Falls back to another model only until the first
+        delta has been yielded; after that a failure raises StreamInterrupted with the partial text."""
+        context = context or {}
+        deadline = time.monotonic() + max_wait_s
+        overhead = [0.0]
+        last_error: ModelCallError | None = None
+        failed: set[str] = set()
+        for attempt in range(1, self._max_attempts() + 1):
+            spec, decision = self._acquire(request, deadline, overhead, failed)
+            started = time.monotonic()
+            sent: list[str] = []
+            try:
+                for item in self.provider.stream(spec, request):
+                    if isinstance(item, ModelResponse):
+                        usage = {k: getattr(item, k) for k in ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")}
+                        self._report(spec, decision, "success", attempt, item.latency_ms, context, overhead, usage=usage)
+                        item.attempts, item.overhead_ms = attempt, overhead[0] * 1000
+                        yield item
+                        return
+                    sent.append(item)
+                    yield item
+            except ModelCallError as error:
+                latency = int((time.monotonic() - started) * 1000)
+                self._report(spec, decision, error.kind, attempt, latency, context, overhead, code=error.code)
+                if sent:
+                    raise StreamInterrupted("".join(sent), error) from error
+                if error.kind == INVALID:
+                    raise
+                last_error = error
+                failed.add(spec.id)
+                continue
+        raise CapacityExhausted(5.0, f"No model answered after {self._max_attempts()} attempts (last: {last_error}).")
+
+    def status(self) -> list[dict]:
+        rows = self.state.snapshot(self.specs)
+        recent = self.state.recent(self.specs)
+        for row in rows:
+            row["last_5_minutes"] = recent.get(row["id"], {})
+        return rows
+
+    def reset(self) -> None:
+        self.state.reset(self.specs)
+
+
+def build_chain(app) -> ModelChain:
+    """The app's chain from its settings: Bedrock models, or the offline reviewer."""
+    from .bedrock import BedrockProvider
+    from .offline import OFFLINE_SPEC, OfflineProvider
+    from .types import chain_from_settings
+
+    config = app.config
+    state = ChainState(app.extensions["redis"], breaker_threshold=config["CIRCUIT_BREAKER_FAILURE_THRESHOLD"],
+                       breaker_timeout_s=config["CIRCUIT_BREAKER_TIMEOUT"])
+    recorder = CallRecorder(app.extensions["database"])
+    if config["MODEL_PROVIDER"] == "offline":
+        return ModelChain([OFFLINE_SPEC], state, OfflineProvider(), recorder)
+    specs = chain_from_settings(
+        config["BEDROCK_MODEL_CHAIN"], config["BEDROCK_MODEL_ID"], config["MAX_REQUESTS_PER_MINUTE"],
+        config["MAX_TOKENS_PER_MINUTE"], config["ENABLE_MULTI_MODEL_FALLBACK"],
+    )
+    provider = BedrockProvider(
+        config["BEDROCK_REGION"], config["BEDROCK_ENDPOINT_URL"], config["BEDROCK_CONNECT_TIMEOUT"],
+        config["BEDROCK_READ_TIMEOUT"], config["ENABLE_EXTENDED_THINKING"], config["MAX_CONCURRENT_REQUESTS"] + 10,
+    )
+    return ModelChain(specs, state, provider, recorder)

@@ -1,0 +1,376 @@
+"""A fake Bedrock Runtime HTTP server (standard library only) that speaks the real wire protocol, so
+boto3's real client can be pointed at it with ``endpoint_url``:
+
+- POST /model/{id}/converse         JSON in, JSON out
+- POST /model/{id}/converse-stream  AWS event-stream frames with CRCs, exception frames included
+- POST /model/{id}/invoke           Anthropic messages body in and out
+- errors: the HTTP status, ``x-amzn-ErrorType`` and a JSON ``message``, as Bedrock sends them
+
+Per model: requests-per-minute and tokens-per-minute limits over a sliding 60 s window, latency,
+prompt-cache read/write accounting. Scripted faults: throttle storm, daily quota, access denied, end
+of life, inference profile required, 5xx, timeout, mid-stream error, request validation.
+
+In-process: ``FakeBedrock().start()``. As a process: ``python -m tests.fakes.bedrock --port 8765``;
+control it over HTTP: POST /_fake/config, POST /_fake/faults, POST /_fake/replies, GET /_fake/stats,
+POST /_fake/reset.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import socket
+import threading
+import time
+from collections import defaultdict, deque
+from dataclasses import asdict, dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import unquote
+
+from tests.fakes.eventstream import event, exception
+
+ERRORS = {
+    "ThrottlingException": 429,
+    "ServiceQuotaExceededException": 400,
+    "AccessDeniedException": 403,
+    "ResourceNotFoundException": 404,
+    "ModelTimeoutException": 408,
+    "ValidationException": 400,
+    "ModelNotReadyException": 429,
+    "ModelErrorException": 424,
+    "InternalServerException": 500,
+    "ServiceUnavailableException": 503,
+}
+# fault mode → (error type, message) as Bedrock words them
+FAULTS = {
+    "throttle": ("ThrottlingException", "Too many requests, please wait before trying again."),
+    "daily_quota": ("ThrottlingException", "Too many tokens per day, please wait before trying again."),
+    "access_denied": ("AccessDeniedException", "You don't have access to the model with the specified model ID."),
+    "end_of_life": ("ResourceNotFoundException", "This model version has reached the end of its life. Please refer to the AWS documentation for more details."),
+    "profile_required": ("ValidationException", "Invocation of model ID anthropic.claude with on-demand throughput isn't supported. Retry your request with the ID or ARN of an inference profile that contains this model."),
+    "server_error": ("InternalServerException", "The server encountered an internal error."),
+    "unavailable": ("ServiceUnavailableException", "Bedrock is unable to process your request."),
+    "model_timeout": ("ModelTimeoutException", "The request took too long to process."),
+    "not_ready": ("ModelNotReadyException", "The model is not ready to serve inference requests."),
+    "validation": ("ValidationException", "Malformed input request: messages: required key [content] not found."),
+}
+
+
+def tokens(text: str) -> int:
+    return max(1, math.ceil(len(text) / 4))
+
+
+@dataclass
+class ModelConfig:
+    rpm: int = 1000
+    tpm: int = 10_000_000
+    latency_s: float = 0.0
+    stream_chunks: int = 5
+
+
+@dataclass
+class Fault:
+    mode: str
+    until: float | None = None  # wall-clock deadline (time.time())
+    count: int | None = None  # or a number of calls
+    hang_s: float = 30.0  # for "timeout"
+    after_chunks: int = 2  # for "mid_stream"
+
+
+@dataclass
+class Stats:
+    calls: int = 0
+    ok: int = 0
+    errors: dict = field(default_factory=lambda: defaultdict(int))
+    times: deque = field(default_factory=lambda: deque(maxlen=100_000))
+
+
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 1024  # the standard library's 5 drops bursts of connections (1 s SYN retries)
+    daemon_threads = True
+
+
+class FakeBedrock:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0):
+        self.models: dict[str, ModelConfig] = {}
+        self.default = ModelConfig()
+        self.faults: dict[str, Fault] = {}  # model id or "*" → fault
+        self.replies: deque[str] = deque()
+        self.responder = None  # callable(model_id, body) -> str, for in-process tests
+        self.static_reply: str | None = None  # the reply for every call, settable over HTTP
+        self.stats: dict[str, Stats] = defaultdict(Stats)
+        self.requests: deque = deque(maxlen=1000)
+        self.log: deque = deque(maxlen=500_000)  # (wall time, model id, outcome)
+        self._windows: dict[str, deque] = defaultdict(deque)  # (time, tokens) per model
+        self._cache: set[str] = set()
+        self._lock = threading.Lock()
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def setup(self):
+                super().setup()
+                # Small event frames go out at once, as from a real service (no Nagle delay).
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+            def do_GET(self):
+                if self.path == "/_fake/stats":
+                    return self._json(200, fake.snapshot())
+                self._json(404, {"message": "not found"})
+
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length", 0))
+                raw = self.rfile.read(length) if length else b""
+                try:
+                    body = json.loads(raw or b"{}")
+                except ValueError:
+                    return self._error("ValidationException", "Request body is not JSON.")
+                if self.path.startswith("/_fake/"):
+                    return self._json(200, fake.control(self.path[len("/_fake/"):], body))
+                parts = self.path.split("/")
+                if len(parts) != 4 or parts[1] != "model":
+                    return self._json(404, {"message": "Unknown operation"})
+                fake.handle(self, unquote(parts[2]), parts[3], body)
+
+            def _json(self, status, payload, headers=None):
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                for k, v in (headers or {}).items():
+                    self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _error(self, error_type, message):
+                self._json(ERRORS[error_type], {"message": message},
+                           {"x-amzn-ErrorType": f"{error_type}:http://internal.amazon.com/coral/com.amazon.bedrock/"})
+
+        self.server = _Server((host, port), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.url = f"http://{host}:{self.port}"
+        self._thread: threading.Thread | None = None
+
+    # --- lifecycle -------------------------------------------------------------------------
+    def start(self) -> "FakeBedrock":
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    # --- control ---------------------------------------------------------------------------
+    def configure(self, model_id: str, **settings) -> None:
+        with self._lock:
+            config = self.models.setdefault(model_id, ModelConfig(**asdict(self.default)))
+            for key, value in settings.items():
+                setattr(config, key, value)
+
+    def fault(self, mode: str, model: str = "*", seconds: float | None = None, count: int | None = None, **extra) -> None:
+        with self._lock:
+            self.faults[model] = Fault(mode, until=time.time() + seconds if seconds else None, count=count, **extra)
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self.faults.clear()
+
+    def reset(self) -> None:
+        with self._lock:
+            self.faults.clear()
+            self.replies.clear()
+            self.stats.clear()
+            self._windows.clear()
+            self._cache.clear()
+            self.requests.clear()
+            self.log.clear()
+
+    def control(self, action: str, body: dict) -> dict:
+        if action == "config":
+            for model_id, settings in body.get("models", {}).items():
+                self.configure(model_id, **settings)
+            if "default" in body:
+                self.default = ModelConfig(**body["default"])
+            if "reply" in body:
+                self.static_reply = body["reply"]
+        elif action == "faults":
+            if body.get("clear"):
+                self.clear_faults()
+            if body.get("mode"):
+                self.fault(body["mode"], body.get("model", "*"), body.get("seconds"), body.get("count"),
+                           **{k: body[k] for k in ("hang_s", "after_chunks") if k in body})
+        elif action == "replies":
+            self.replies.extend(body.get("replies", []))
+        elif action == "reset":
+            self.reset()
+        return {"ok": True}
+
+    def snapshot(self) -> dict:
+        with self._lock:
+            return {m: {"calls": s.calls, "ok": s.ok, "errors": dict(s.errors), "times": list(s.times)} for m, s in self.stats.items()}
+
+    # --- the service ----------------------------------------------------------------------
+    def _active_fault(self, model_id: str) -> Fault | None:
+        for key in (model_id, "*"):
+            fault = self.faults.get(key)
+            if fault is None:
+                continue
+            if fault.until is not None and time.time() > fault.until:
+                del self.faults[key]
+                continue
+            if fault.count is not None:
+                if fault.count <= 0:
+                    del self.faults[key]
+                    continue
+                fault.count -= 1
+            return fault
+        return None
+
+    def _prompt(self, body: dict) -> tuple[str, str, str]:
+        """(cacheable prefix, rest, all text) of a Converse request."""
+        prefix, rest, cached = [], [], False
+        for block in body.get("system", []) or []:
+            if "cachePoint" in block:
+                cached = True
+                prefix, rest = prefix + rest, []
+            elif "text" in block:
+                rest.append(block["text"])
+        for message in body.get("messages", []) or []:
+            for block in message.get("content", []) or []:
+                if "text" in block:
+                    rest.append(block["text"])
+        return ("".join(prefix) if cached else ""), "".join(rest), "".join(prefix + rest)
+
+    def _admit(self, model_id: str, cost: int) -> bool:
+        config = self.models.get(model_id, self.default)
+        now = time.monotonic()
+        window = self._windows[model_id]
+        while window and window[0][0] <= now - 60:
+            window.popleft()
+        if len(window) >= config.rpm or sum(t for _, t in window) + cost > config.tpm:
+            return False
+        window.append((now, cost))
+        return True
+
+    def handle(self, handler, model_id: str, operation: str, body: dict) -> None:
+        with self._lock:
+            stats = self.stats[model_id]
+            stats.calls += 1
+            stats.times.append(time.time())
+            self.requests.append((model_id, operation, body))
+            fault = self._active_fault(model_id)
+            config = self.models.get(model_id, self.default)
+            if operation == "invoke":
+                prompt_text = json.dumps(body.get("messages", "")) + str(body.get("system", ""))
+                prefix, rest = "", prompt_text
+            else:
+                prefix, rest, prompt_text = self._prompt(body)
+            max_tokens = (body.get("inferenceConfig") or {}).get("maxTokens") or body.get("max_tokens") or 1000
+            admitted = fault is not None or self._admit(model_id, tokens(prompt_text) + max_tokens)
+        self.log.append((time.time(), model_id, fault.mode if fault else ("ok" if admitted else "throttle")))
+        if fault is not None and fault.mode not in ("timeout", "mid_stream"):
+            error_type, message = FAULTS[fault.mode]
+            stats.errors[error_type] += 1
+            return handler._error(error_type, message)
+        if fault is not None and fault.mode == "timeout":
+            stats.errors["timeout"] += 1
+            time.sleep(fault.hang_s)
+            return handler._error("ModelTimeoutException", "The request took too long to process.")
+        if not admitted:
+            stats.errors["ThrottlingException"] += 1
+            return handler._error(*FAULTS["throttle"])
+        if not body.get("messages"):
+            stats.errors["ValidationException"] += 1
+            return handler._error(*FAULTS["validation"])
+
+        with self._lock:
+            reply = self.replies.popleft() if self.replies else None
+        if reply is None:
+            if self.responder:
+                reply = self.responder(model_id, body)
+            else:
+                reply = self.static_reply or f"Reviewed by {model_id}."
+        cache_key = hashlib.sha256(f"{model_id}\0{prefix}".encode()).hexdigest() if prefix else None
+        with self._lock:
+            cache_read = tokens(prefix) if cache_key and cache_key in self._cache else 0
+            cache_write = tokens(prefix) if cache_key and not cache_read else 0
+            if cache_key:
+                self._cache.add(cache_key)
+        usage = {"inputTokens": tokens(rest), "outputTokens": tokens(reply), "totalTokens": tokens(rest) + tokens(reply),
+                 "cacheReadInputTokens": cache_read, "cacheWriteInputTokens": cache_write}
+        started = time.monotonic()
+        if operation == "converse-stream":
+            return self._stream(handler, config, reply, usage, fault, stats)
+        time.sleep(config.latency_s)
+        latency = int((time.monotonic() - started) * 1000)
+        stats.ok += 1
+        if operation == "invoke":
+            return handler._json(200, {
+                "id": "msg_fake", "type": "message", "role": "assistant", "model": model_id,
+                "content": [{"type": "text", "text": reply}], "stop_reason": "end_turn",
+                "usage": {"input_tokens": usage["inputTokens"], "output_tokens": usage["outputTokens"],
+                          "cache_read_input_tokens": cache_read, "cache_creation_input_tokens": cache_write},
+            })
+        handler._json(200, {
+            "output": {"message": {"role": "assistant", "content": [{"text": reply}]}},
+            "stopReason": "end_turn", "usage": usage, "metrics": {"latencyMs": latency},
+        })
+
+    def _stream(self, handler, config: ModelConfig, reply: str, usage: dict, fault: Fault | None, stats: Stats) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/vnd.amazon.eventstream")
+        handler.send_header("Transfer-Encoding", "chunked")
+        handler.end_headers()
+
+        def send(data: bytes):
+            handler.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+            handler.wfile.flush()
+
+        started = time.monotonic()
+        chunks = max(1, config.stream_chunks)
+        size = max(1, math.ceil(len(reply) / chunks))
+        pieces = [reply[i:i + size] for i in range(0, len(reply), size)] or [""]
+        delay = config.latency_s / max(1, len(pieces))
+        try:
+            send(event("messageStart", {"role": "assistant"}))
+            for index, piece in enumerate(pieces):
+                time.sleep(delay)
+                if fault is not None and fault.mode == "mid_stream" and index >= fault.after_chunks:
+                    stats.errors["modelStreamErrorException"] += 1
+                    send(exception("modelStreamErrorException", "The model stream failed."))
+                    handler.wfile.write(b"0\r\n\r\n")
+                    return
+                send(event("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": piece}}))
+            send(event("contentBlockStop", {"contentBlockIndex": 0}))
+            send(event("messageStop", {"stopReason": "end_turn"}))
+            send(event("metadata", {"usage": usage, "metrics": {"latencyMs": int((time.monotonic() - started) * 1000)}}))
+            handler.wfile.write(b"0\r\n\r\n")
+            stats.ok += 1
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Fake Bedrock Runtime for tests and simulations")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--latency", type=float, default=0.5)
+    args = parser.parse_args()
+    fake = FakeBedrock(args.host, args.port)
+    fake.default.latency_s = args.latency
+    print(f"fake Bedrock listening on {fake.url}", flush=True)
+    try:
+        fake.server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()
