@@ -1,0 +1,358 @@
+"""Analyses as a service: start them, run one (the job body), defer, fail, complete, summarise, and
+reconcile work that a crash or a Redis flush left behind. PostgreSQL holds the truth throughout;
+RQ jobs carry only ids."""
+from __future__ import annotations
+
+import difflib
+import logging
+import math
+import threading
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from app import events
+from app.jobs import enqueue, enqueue_in, enqueue_many, job_exists
+from app.llm.errors import CapacityExhausted, RequestInvalid
+from app.models import Analysis, Document, FeedbackItem, Section, User, utcnow
+
+from . import prompts
+from .quotes import verify_quote
+from .schema import Item, OutputInvalid, parse_items
+
+log = logging.getLogger(__name__)
+ACTIVE = ("queued", "running", "deferred")
+LEASE_KEY = "ai-prism:lease:analysis:{id}"
+LEASE_S = 30
+MAX_ATTEMPTS = 4
+
+
+class AnalysisError(Exception):
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+# ------------------------------------------------------------------------------ starting work
+def start_analyses(db: Session, redis, document: Document, section_ids: list[int] | None, user: User) -> list[Analysis]:
+    """One analysis per section (an active one is reused, so a second click runs nothing twice),
+    all enqueued in one round trip. Returns the analyses in section order."""
+    sections = {s.id: s for s in document.sections}
+    wanted = list(sections) if section_ids is None else section_ids
+    unknown = [sid for sid in wanted if sid not in sections]
+    if unknown:
+        raise AnalysisError("unknown_sections", f"These sections are not in the document: {unknown}.")
+    active = {a.section_id: a for a in db.scalars(
+        select(Analysis).where(Analysis.document_id == document.id, Analysis.status.in_(ACTIVE)))}
+    analyses, new = [], []
+    for sid in sorted(set(wanted), key=lambda s: sections[s].position):
+        if sid in active:
+            analyses.append(active[sid])
+            continue
+        analysis = Analysis(document_id=document.id, section_id=sid, requested_by=user.id, status="queued")
+        db.add(analysis)
+        analyses.append(analysis)
+        new.append(analysis)
+    db.flush()
+    for analysis in new:
+        analysis.rq_job_id = analysis.job_id
+    document.status = "processing"
+    db.commit()
+    if new:
+        enqueue_many("analysis", [((a.id,), a.job_id) for a in new], connection=redis)
+        for analysis in new:
+            events.publish(redis, document.id, "analysis", analysis.to_dict())
+    return analyses
+
+
+def cancel(db: Session, redis, analysis: Analysis) -> Analysis:
+    if analysis.finished:
+        return analysis
+    analysis.status = "cancelled"
+    analysis.finished_at = utcnow()
+    db.commit()
+    if analysis.rq_job_id and job_exists(analysis.rq_job_id, redis):
+        from rq.job import Job
+
+        from app.jobs import SERIALIZER
+
+        try:
+            Job.fetch(analysis.rq_job_id, connection=redis, serializer=SERIALIZER).cancel()
+        except Exception:  # a running job notices the cancelled row and discards its result
+            log.info("job %s could not be cancelled in RQ", analysis.rq_job_id)
+    events.publish(redis, analysis.document_id, "analysis", analysis.to_dict())
+    _after_terminal(db, redis, analysis.document_id)
+    return analysis
+
+
+# ------------------------------------------------------------------------------ running one
+class Lease:
+    """A heartbeat in Redis while an analysis runs; when it lapses, the reconciler takes over."""
+
+    def __init__(self, redis, analysis_id: int):
+        self.redis, self.key = redis, LEASE_KEY.format(id=analysis_id)
+        self._stop = threading.Event()
+
+    def __enter__(self):
+        self.redis.set(self.key, "1", ex=LEASE_S)
+        self._thread = threading.Thread(target=self._beat, daemon=True)
+        self._thread.start()
+        return self
+
+    def _beat(self):
+        while not self._stop.wait(LEASE_S / 3):
+            try:
+                self.redis.set(self.key, "1", ex=LEASE_S)
+            except Exception:
+                pass
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        try:
+            self.redis.delete(self.key)
+        except Exception:
+            pass
+
+
+def _ask(chain, request, context) -> tuple[list[Item], int, object]:
+    """Call the chain, parse; one repair turn with the error fed back when the answer is unusable."""
+    response = chain.complete(request, context=context, max_wait_s=context.get("max_wait_s", 20))
+    try:
+        items, dropped = parse_items(response.text)
+        return items, len(dropped), response
+    except OutputInvalid as first:
+        repaired = chain.complete(prompts.repair_request(request, response.text, str(first)), context=context,
+                                  max_wait_s=context.get("max_wait_s", 20))
+        try:
+            items, dropped = parse_items(repaired.text)
+        except OutputInvalid as second:
+            raise AnalysisError("invalid_model_output", f"The model's answer could not be read, even after a repair request ({second}).") from second
+        return items, len(dropped), repaired
+
+
+def _merge_duplicates(items: list[Item]) -> list[Item]:
+    kept: list[Item] = []
+    for item in items:
+        twin = next((k for k in kept if (k.quote or "") == (item.quote or "") and k.type == item.type and
+                     difflib.SequenceMatcher(None, k.description.lower(), item.description.lower()).ratio() > 0.85), None)
+        if twin is None:
+            kept.append(item)
+        else:
+            twin.hawkeye_refs = sorted(set(twin.hawkeye_refs) | set(item.hawkeye_refs))
+            twin.confidence = max(twin.confidence, item.confidence)
+    return kept
+
+
+def run_analysis(db: Session, redis, chain, analysis_id: int, *, max_total_wait_s: float = 1800) -> str:
+    """The job body. Returns the analysis status it leaves behind."""
+    analysis = db.get(Analysis, analysis_id)
+    if analysis is None or analysis.finished:
+        return analysis.status if analysis else "missing"
+    section = db.get(Section, analysis.section_id)
+    document = db.get(Document, analysis.document_id)
+    analysis.status, analysis.started_at, analysis.progress = "running", utcnow(), 0.05
+    analysis.attempts += 1
+    analysis.error_code = analysis.error_message = None
+    db.commit()
+    events.publish(redis, document.id, "analysis", analysis.to_dict())
+    titles = [s.title for s in document.sections]
+    index = titles.index(section.title) if section.title in titles else section.position
+    chunks = prompts.split_chunks(section.text)
+    context = {"purpose": "analysis", "document_id": document.id, "analysis_id": analysis.id,
+               "user_id": analysis.requested_by, "max_wait_s": 5}  # longer waits defer and free the worker
+    items: list[Item] = []
+    dropped = 0
+    model_ids: set[str] = set()
+    providers: set[str] = set()
+    with Lease(redis, analysis.id):
+        for chunk_index, (_, chunk) in enumerate(chunks):
+            request = prompts.analysis_request(
+                document_title=document.title, section_title=section.title, chunk=chunk, chunk_index=chunk_index,
+                chunks=len(chunks), previous_title=titles[index - 1] if index > 0 else None,
+                next_title=titles[index + 1] if index + 1 < len(titles) else None,
+                guidelines=document.guidelines_text, guidelines_mode=document.guidelines_mode,
+                max_tokens=4096, all_titles=titles, first_section=section.position == 0,
+            )
+            try:
+                found, lost, response = _ask(chain, request, context)
+            except CapacityExhausted as exc:
+                return _defer(db, redis, analysis, exc.retry_after, max_total_wait_s)
+            except RequestInvalid as exc:
+                return _fail(db, redis, analysis, "request_rejected", f"The model rejected the request: {exc.message}")
+            except AnalysisError as exc:
+                return _fail(db, redis, analysis, exc.code, exc.message)
+            items += found
+            dropped += lost
+            model_ids.add(response.model_id)
+            providers.add(response.provider)
+            db.refresh(analysis)
+            if analysis.status == "cancelled":
+                return "cancelled"
+            analysis.progress = round(0.1 + 0.85 * (chunk_index + 1) / len(chunks), 3)
+            db.commit()
+            events.publish(redis, document.id, "analysis", analysis.to_dict())
+        return _complete(db, redis, analysis, section, _merge_duplicates(items), dropped, model_ids, providers, len(chunks))
+
+
+def _complete(db, redis, analysis, section, items, dropped, model_ids, providers, chunks) -> str:
+    # Lock the row: a second run of the same analysis (after a re-enqueue) waits here, then replaces.
+    locked = db.scalars(select(Analysis).where(Analysis.id == analysis.id).with_for_update()).one()
+    if locked.status == "cancelled":
+        db.rollback()
+        return "cancelled"
+    db.execute(delete(FeedbackItem).where(FeedbackItem.analysis_id == analysis.id))
+    source = "rules" if providers == {"offline"} else "ai"
+    model = ", ".join(sorted(model_ids))
+    for item in items:
+        span = verify_quote(item.quote, section.text)
+        db.add(FeedbackItem(
+            document_id=analysis.document_id, section_id=section.id, analysis_id=analysis.id, source=source,
+            type=item.type, category=item.category, risk_level=item.risk_level, description=item.description,
+            suggestion=item.suggestion, example=item.example, questions=item.questions, hawkeye_refs=item.hawkeye_refs,
+            confidence=item.confidence, quote=item.quote, quote_start=span[0] if span else None,
+            quote_end=span[1] if span else None, verified=span is not None, model_id=model,
+        ))
+    locked.status, locked.progress, locked.finished_at = "completed", 1.0, utcnow()
+    locked.model_id, locked.provider = model[:200], ",".join(sorted(providers))[:30]
+    locked.items_dropped, locked.chunks, locked.stale = dropped, chunks, False
+    locked.deferred_until = None
+    db.commit()
+    events.publish(redis, analysis.document_id, "analysis", locked.to_dict())
+    _after_terminal(db, redis, analysis.document_id)
+    return "completed"
+
+
+def _fail(db, redis, analysis, code: str, message: str) -> str:
+    analysis.status, analysis.error_code, analysis.error_message = "failed", code, message[:2000]
+    analysis.finished_at = utcnow()
+    db.commit()
+    events.publish(redis, analysis.document_id, "analysis", analysis.to_dict())
+    _after_terminal(db, redis, analysis.document_id)
+    return "failed"
+
+
+def _defer(db, redis, analysis, retry_after: float, max_total_wait_s: float) -> str:
+    waited = (utcnow() - analysis.created_at).total_seconds()
+    if waited + retry_after > max_total_wait_s:
+        return _fail(db, redis, analysis, "models_unavailable",
+                     f"Every model stayed busy or unavailable for {int(waited // 60)} minutes; try again later.")
+    analysis.deferrals += 1
+    analysis.status = "deferred"
+    analysis.deferred_until = utcnow() + timedelta(seconds=retry_after)
+    analysis.rq_job_id = f"analysis-{analysis.id}-d{analysis.deferrals}"
+    db.commit()
+    enqueue_in("analysis", retry_after, analysis.id, job_id=analysis.rq_job_id, connection=redis)
+    events.publish(redis, analysis.document_id, "analysis", analysis.to_dict())
+    return "deferred"
+
+
+def fail_after_crashes(db: Session, redis, analysis_id: int, error: Exception) -> None:
+    """Called when RQ has no retries left for a job that crashed: say so instead of hanging."""
+    analysis = db.get(Analysis, analysis_id)
+    if analysis is not None and not analysis.finished:
+        _fail(db, redis, analysis, "internal_error", f"The analysis failed repeatedly ({type(error).__name__}).")
+
+
+# ------------------------------------------------------------------------------ the document
+def latest_analyses(db: Session, document_id: int) -> list[Analysis]:
+    """The newest analysis of each section."""
+    newest = (select(Analysis.section_id, func.max(Analysis.id).label("id"))
+              .where(Analysis.document_id == document_id).group_by(Analysis.section_id).subquery())
+    return list(db.scalars(select(Analysis).join(newest, Analysis.id == newest.c.id)))
+
+
+def live_items(db: Session, document_ids: list[int]) -> list[FeedbackItem]:
+    """The feedback that counts now: items of each section's newest analysis, plus custom items."""
+    if not document_ids:
+        return []
+    live = [a.id for d in document_ids for a in latest_analyses(db, d)]
+    return list(db.scalars(select(FeedbackItem).where(
+        FeedbackItem.document_id.in_(document_ids),
+        FeedbackItem.analysis_id.in_(live) | (FeedbackItem.source == "custom"),
+    ).order_by(FeedbackItem.section_id, FeedbackItem.quote_start, FeedbackItem.id)))
+
+
+def derive_status(analyses: list[Analysis]) -> str:
+    if not analyses:
+        return "uploaded"
+    statuses = {a.status for a in analyses}
+    if statuses & set(ACTIVE):
+        return "processing"
+    done = {s for s in statuses if s != "cancelled"}
+    if done == {"completed"}:
+        return "completed"
+    if "completed" in done:
+        return "partially_completed"
+    return "failed" if done else "uploaded"
+
+
+def _after_terminal(db: Session, redis, document_id: int) -> None:
+    analyses = latest_analyses(db, document_id)
+    document = db.get(Document, document_id)
+    document.status = derive_status(analyses)
+    db.commit()
+    events.publish(redis, document_id, "document", {"id": document_id, "status": document.status})
+    if document.status != "processing" and analyses:
+        # Every section settled: one summary per settled batch (the id makes a second trigger a no-op).
+        enqueue("summary", document_id, job_id=f"summary-{document_id}-{max(a.id for a in analyses)}", connection=redis)
+
+
+RISK_WEIGHT = {"High": 10, "Medium": 4, "Low": 1}
+TYPE_WEIGHT = {"critical": 1.5, "important": 1.0, "suggestion": 0.5, "positive": 0.0}
+
+
+def summarise(db: Session, redis, document_id: int) -> dict | None:
+    """Risk score 0-100, key risks, recommendations and compliance concerns from the live items."""
+    document = db.get(Document, document_id)
+    if document is None:
+        return None
+    analyses = latest_analyses(db, document_id)
+    completed = [a.id for a in analyses if a.status == "completed"]
+    items = [i for i in live_items(db, [document_id]) if i.status != "rejected"]
+    raw = sum(RISK_WEIGHT.get(i.risk_level, 1) * TYPE_WEIGHT.get(i.type, 1) for i in items)
+    score = round(100 * (1 - math.exp(-raw / (8 * max(1, len(completed))))), 1)
+    ranked = sorted(items, key=lambda i: (-RISK_WEIGHT.get(i.risk_level, 1) * TYPE_WEIGHT.get(i.type, 1), i.id))
+    summary = {
+        "risk_score": score,
+        "key_risks": [{"item_id": i.id, "section_id": i.section_id, "description": i.description, "risk_level": i.risk_level}
+                      for i in ranked if i.type in ("critical", "important")][:5],
+        "recommendations": [i.suggestion for i in ranked if i.suggestion][:5],
+        "compliance_concerns": [{"item_id": i.id, "description": i.description} for i in items if 19 in (i.hawkeye_refs or [])][:5],
+        "counts": {"items": len(items), "sections_analysed": len(completed), "sections": len(document.sections),
+                   "failed": sum(1 for a in analyses if a.status == "failed")},
+        "computed_at": datetime.now(timezone.utc).isoformat(),
+    }
+    document.risk_score, document.summary = score, summary
+    document.status = derive_status(analyses)
+    db.commit()
+    events.publish(redis, document_id, "summary", {"id": document_id, "risk_score": score, "status": document.status})
+    return summary
+
+
+# ------------------------------------------------------------------------------ crash safety
+def reconcile(db: Session, redis, now: datetime | None = None) -> list[int]:
+    """Re-enqueue analyses a crash or a Redis flush left behind; returns their ids."""
+    now = now or utcnow()
+    requeued = []
+    for analysis in db.scalars(select(Analysis).where(Analysis.status.in_(ACTIVE))):
+        age = (now - analysis.updated_at).total_seconds()
+        if analysis.status == "running":
+            stuck = age > LEASE_S + 5 and not redis.exists(LEASE_KEY.format(id=analysis.id))
+        elif analysis.status == "deferred":
+            due = analysis.deferred_until or analysis.updated_at
+            stuck = (now - due).total_seconds() > 30 and not job_exists(analysis.rq_job_id, redis)
+        else:
+            stuck = age > 30 and not job_exists(analysis.rq_job_id, redis)
+        if not stuck:
+            continue
+        if analysis.attempts >= MAX_ATTEMPTS:
+            _fail(db, redis, analysis, "gave_up", f"The analysis did not finish after {analysis.attempts} attempts.")
+            continue
+        analysis.status = "queued"
+        analysis.rq_job_id = f"analysis-{analysis.id}-r{int(now.timestamp() // 60)}"
+        db.commit()
+        enqueue("analysis", analysis.id, job_id=analysis.rq_job_id, connection=redis)
+        requeued.append(analysis.id)
+        log.warning("re-enqueued analysis %s left %s", analysis.id, "running" if age else "queued")
+    return requeued

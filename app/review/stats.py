@@ -1,0 +1,99 @@
+"""Statistics: per document, per user, and across everything for admins."""
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter, defaultdict
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.models import Analysis, Document, FeedbackItem, ModelCall
+
+from app.exports.records import spreadsheet_cell
+
+from .service import latest_analyses, live_items
+
+# Rough list prices per million tokens (input, output) used only for the estimate shown to admins.
+PRICE_PER_MTOK = {"haiku": (1.0, 5.0), "default": (3.0, 15.0)}
+
+
+def _breakdown(items: list[FeedbackItem]) -> dict:
+    decided = [i for i in items if i.status in ("accepted", "rejected")]
+    return {
+        "items": len(items),
+        "by_risk": dict(Counter(i.risk_level for i in items)),
+        "by_type": dict(Counter(i.type for i in items)),
+        "by_category": dict(Counter(i.category for i in items)),
+        "by_status": dict(Counter(i.status for i in items)),
+        "accepted": sum(1 for i in items if i.status == "accepted"),
+        "rejected": sum(1 for i in items if i.status == "rejected"),
+        "custom": sum(1 for i in items if i.source == "custom"),
+        "acceptance_rate": round(sum(1 for i in decided if i.status == "accepted") / len(decided), 3) if decided else None,
+    }
+
+
+def document_stats(db: Session, document: Document) -> dict:
+    analyses = latest_analyses(db, document.id)
+    sections = len(document.sections)
+    done = sum(1 for a in analyses if a.status == "completed")
+    return {"document_id": document.id, "title": document.title, "status": document.status, "risk_score": document.risk_score,
+            "sections": sections, "sections_analysed": done, "completion": round(done / sections, 3) if sections else 0,
+            **_breakdown(live_items(db, [document.id]))}
+
+
+def overall_stats(db: Session, user_id: int | None) -> dict:
+    """For one user's documents, or (user_id None) across everything."""
+    query = select(Document.id)
+    if user_id is not None:
+        query = query.where(Document.user_id == user_id)
+    document_ids = list(db.scalars(query))
+    items = live_items(db, document_ids)
+    result = {"documents": len(document_ids), **_breakdown(items)}
+    if user_id is None:
+        by_category, by_point = defaultdict(Counter), defaultdict(Counter)
+        for item in items:
+            if item.status in ("accepted", "rejected"):
+                by_category[item.category][item.status] += 1
+                for ref in item.hawkeye_refs or []:
+                    by_point[ref][item.status] += 1
+        rate = lambda c: round(c["accepted"] / (c["accepted"] + c["rejected"]), 3)  # noqa: E731
+        result["acceptance_by_category"] = {k: rate(v) for k, v in by_category.items()}
+        result["acceptance_by_hawkeye_point"] = {str(k): rate(v) for k, v in sorted(by_point.items())}
+        recurring = Counter((i.category, i.description.lower()[:80]) for i in items)
+        documents_per_issue = defaultdict(set)
+        for item in items:
+            documents_per_issue[(item.category, item.description.lower()[:80])].add(item.document_id)
+        result["recurring_issues"] = [{"category": c, "description": d, "documents": len(documents_per_issue[(c, d)]), "items": n}
+                                      for (c, d), n in recurring.most_common(50) if len(documents_per_issue[(c, d)]) > 1][:10]
+        calls = list(db.scalars(select(ModelCall)))
+        models = Counter(c.model_id for c in calls if c.outcome == "success")
+        tokens = {"input": sum(c.input_tokens for c in calls), "output": sum(c.output_tokens for c in calls),
+                  "cache_read": sum(c.cache_read_tokens for c in calls), "cache_write": sum(c.cache_write_tokens for c in calls)}
+        cost = 0.0
+        for c in calls:
+            price_in, price_out = PRICE_PER_MTOK["haiku" if "haiku" in c.model_id else "default"]
+            cost += (c.input_tokens + 1.25 * c.cache_write_tokens + 0.1 * c.cache_read_tokens) * price_in / 1e6 + c.output_tokens * price_out / 1e6
+        result.update({"model_distribution": dict(models), "tokens": tokens, "estimated_cost_usd": round(cost, 4),
+                       "analyses": dict(Counter(a.status for a in db.scalars(select(Analysis))))})
+    return result
+
+
+def to_csv(stats: dict) -> str:
+    """A flat metric,value CSV of a statistics object."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["metric", "value"])
+
+    def walk(prefix, value):
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                walk(f"{prefix}.{key}" if prefix else str(key), inner)
+        elif isinstance(value, list):
+            for index, inner in enumerate(value):
+                walk(f"{prefix}[{index}]", inner)
+        else:
+            writer.writerow([prefix, spreadsheet_cell(value)])
+
+    walk("", stats)
+    return out.getvalue()

@@ -1,0 +1,209 @@
+"""Analyses, jobs, events and feedback over HTTP. Thin: parse, call the service, shape."""
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from app import events
+from app.auth.access import document_child_or_404, owned_or_404
+from app.errors import APIError
+from app.extensions import db
+from app.models import Analysis, Document, FeedbackItem, ReviewEvent, Section
+
+from . import decisions, service
+from . import stats as statistics
+
+bp = Blueprint("review", __name__, url_prefix="/api")
+
+
+def _redis():
+    return current_app.extensions["redis"]
+
+
+@bp.post("/documents/<int:document_id>/analyses")
+@login_required
+def start(document_id: int):
+    document = owned_or_404(Document, document_id)
+    body = request.get_json(silent=True) if request.data else {}
+    if body is None or not isinstance(body, dict):
+        raise APIError(400, "invalid_json", "Send a JSON object, e.g. {\"section_ids\": [1, 2]}, or no body for all sections.")
+    section_ids = body.get("section_ids")
+    if section_ids is not None and (not isinstance(section_ids, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in section_ids)):
+        raise APIError(400, "invalid_section_ids", "section_ids must be a list of section ids.")
+    try:
+        analyses = service.start_analyses(db.session, _redis(), document, section_ids, current_user)
+    except service.AnalysisError as exc:
+        raise APIError(422, exc.code, exc.message) from exc
+    return jsonify({"jobs": [{"id": a.id, "section_id": a.section_id, "status": a.status} for a in analyses]}), 202
+
+
+def _analysis(analysis_id: int) -> Analysis:
+    return document_child_or_404(Analysis, analysis_id, "job")
+
+
+@bp.get("/jobs/<int:analysis_id>")
+@login_required
+def job(analysis_id: int):
+    return jsonify(_analysis(analysis_id).to_dict())
+
+
+@bp.post("/jobs/<int:analysis_id>/cancel")
+@login_required
+def cancel(analysis_id: int):
+    return jsonify(service.cancel(db.session, _redis(), _analysis(analysis_id)).to_dict())
+
+
+@bp.get("/documents/<int:document_id>/events")
+@login_required
+def document_events(document_id: int):
+    document = owned_or_404(Document, document_id)
+    snapshot = {"document": {"id": document.id, "status": document.status, "risk_score": document.risk_score},
+                "analyses": [a.to_dict() for a in service.latest_analyses(db.session, document.id)]}
+    db.session.remove()  # hold no database connection for the life of the stream
+    response = Response(stream_with_context(events.stream(_redis(), document_id, snapshot)), mimetype="text/event-stream")
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["X-Accel-Buffering"] = "no"
+    return response
+
+
+@bp.get("/documents/<int:document_id>/feedback")
+@login_required
+def feedback(document_id: int):
+    document = owned_or_404(Document, document_id)
+    try:
+        threshold = float(request.args.get("min_confidence", current_app.config["MIN_CONFIDENCE"]))
+    except ValueError as exc:
+        raise APIError(400, "invalid_min_confidence", "min_confidence must be a number from 0 to 1.") from exc
+    items = service.live_items(db.session, [document.id])
+    shown = [i for i in items if i.source == "custom" or (i.confidence or 0) >= threshold]
+    return jsonify({"items": [i.to_dict() for i in shown], "hidden": len(items) - len(shown), "min_confidence": threshold})
+
+
+# ------------------------------------------------------------------------------ decisions
+
+def _item(item_id: int) -> FeedbackItem:
+    return document_child_or_404(FeedbackItem, item_id, "feedback item")
+
+
+def _body() -> dict:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise APIError(400, "invalid_json", "Send a JSON object.")
+    return body
+
+
+def _decision_error(exc: decisions.DecisionError) -> APIError:
+    return APIError(exc.status, exc.code, exc.message, extra={"current": exc.current} if exc.current else None)
+
+
+@bp.post("/feedback/<int:item_id>/decision")
+@login_required
+def decide(item_id: int):
+    body = _body()
+    try:
+        item = decisions.decide(db.session, _item(item_id), current_user, body.get("decision"), body.get("version"), body.get("reason"))
+    except decisions.DecisionError as exc:
+        raise _decision_error(exc) from exc
+    return jsonify(item.to_dict())
+
+
+@bp.patch("/feedback/<int:item_id>")
+@login_required
+def edit_item(item_id: int):
+    body = _body()
+    changes = {k: v for k, v in body.items() if k not in ("version", "reason")}
+    try:
+        item = decisions.edit(db.session, _item(item_id), current_user, changes, body.get("version"), body.get("reason"))
+    except decisions.DecisionError as exc:
+        raise _decision_error(exc) from exc
+    return jsonify(item.to_dict())
+
+
+@bp.post("/documents/<int:document_id>/feedback")
+@login_required
+def add_custom(document_id: int):
+    document = owned_or_404(Document, document_id)
+    body = _body()
+    section = db.session.get(Section, body.get("section_id")) if isinstance(body.get("section_id"), int) else None
+    if section is None or section.document_id != document.id:
+        raise APIError(404, "not_found", "No such section in this document.")
+    try:
+        item = decisions.add_custom(db.session, document, section, current_user, body)
+    except decisions.DecisionError as exc:
+        raise _decision_error(exc) from exc
+    return jsonify(item.to_dict()), 201
+
+
+@bp.post("/documents/<int:document_id>/feedback/decisions")
+@login_required
+def decide_all(document_id: int):
+    document = owned_or_404(Document, document_id)
+    body = _body()
+    item_ids = body.get("item_ids")
+    if item_ids is not None and not (isinstance(item_ids, list) and all(isinstance(i, int) for i in item_ids)):
+        raise APIError(400, "invalid_item_ids", "item_ids must be a list of item ids.")
+    try:
+        items = decisions.decide_all(db.session, document, current_user, body.get("decision"), item_ids,
+                                     service.live_items(db.session, [document.id]))
+    except decisions.DecisionError as exc:
+        raise _decision_error(exc) from exc
+    return jsonify({"items": [i.to_dict() for i in items]})
+
+
+def _events_json(events) -> list[dict]:
+    return [{"id": e.id, "document_id": e.document_id, "feedback_item_id": e.feedback_item_id, "user_id": e.user_id,
+             "action": e.action, "before": e.before, "after": e.after, "reason": e.reason, "at": e.created_at.isoformat()}
+            for e in events]
+
+
+@bp.get("/documents/<int:document_id>/audit")
+@login_required
+def audit(document_id: int):
+    document = owned_or_404(Document, document_id)
+    events = db.session.scalars(select(ReviewEvent).where(ReviewEvent.document_id == document.id).order_by(ReviewEvent.id))
+    response = jsonify({"document_id": document.id, "events": _events_json(events)})
+    if request.args.get("download"):
+        response.headers["Content-Disposition"] = f'attachment; filename="audit-document-{document.id}.json"'
+    return response
+
+
+@bp.get("/admin/audit")
+@login_required
+def admin_audit():
+    if not current_user.is_admin:
+        raise APIError(403, "forbidden", "Your role does not allow this.")
+    query = select(ReviewEvent).order_by(ReviewEvent.id)
+    if request.args.get("user_id"):
+        try:
+            query = query.where(ReviewEvent.user_id == int(request.args["user_id"]))
+        except ValueError as exc:
+            raise APIError(400, "invalid_user_id", "user_id must be a number.") from exc
+    return jsonify({"events": _events_json(db.session.scalars(query.limit(10_000)))})
+
+
+# ------------------------------------------------------------------------------ statistics
+
+def _stats_response(data: dict, name: str):
+    if request.args.get("format") == "csv":
+        return Response(statistics.to_csv(data), mimetype="text/csv",
+                         headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+    response = jsonify(data)
+    if request.args.get("format") == "json":
+        response.headers["Content-Disposition"] = f'attachment; filename="{name}.json"'
+    return response
+
+
+@bp.get("/documents/<int:document_id>/stats")
+@login_required
+def document_stats(document_id: int):
+    document = owned_or_404(Document, document_id)
+    return _stats_response(statistics.document_stats(db.session, document), f"stats-document-{document.id}")
+
+
+@bp.get("/stats")
+@login_required
+def overall_stats():
+    scope_all = current_user.is_admin and request.args.get("scope") == "all"
+    data = statistics.overall_stats(db.session, None if scope_all else current_user.id)
+    return _stats_response(data, "stats-all" if scope_all else f"stats-user-{current_user.id}")
