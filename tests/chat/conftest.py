@@ -1,0 +1,1 @@
+from tests.review.conftest import bedrock_app, bedrock_settings, fake, reviewer  # noqa: F401  (shared fixtures)
