@@ -28,6 +28,32 @@ def twenty_sections() -> bytes:
     return headed_sections(20, lambda i: f"In case {i + 1} the seller shipped late; several customers waited and the refund took weeks.")
 
 
+def job_timeline(connection, latency: float) -> dict:
+    """Where the time beyond the model's latency goes, from RQ's own job timestamps: the overhead inside
+    each job (its run minus L) and the gap a worker leaves between one job's end and its next start."""
+    from datetime import datetime
+
+    def stamp(raw: bytes) -> float:
+        return datetime.fromisoformat(raw.decode().rstrip("Z")).timestamp()
+
+    runs: dict[str, list[tuple[float, float]]] = {}
+    for key in connection.scan_iter("rq:job:*"):
+        if connection.type(key) != b"hash":
+            continue
+        job = connection.hgetall(key)
+        if not job.get(b"started_at") or not job.get(b"ended_at") or not job.get(b"description", b"").startswith(b"analysis"):
+            continue
+        runs.setdefault(job.get(b"worker_name", b"?").decode(), []).append((stamp(job[b"started_at"]), stamp(job[b"ended_at"])))
+        connection.delete(key)  # the next document's timeline starts clean
+    overheads, gaps = [], []
+    for spans in runs.values():
+        spans.sort()
+        overheads += [end - begin - latency for begin, end in spans]
+        gaps += [b[0] - a[1] for a, b in zip(spans, spans[1:])]
+    median = lambda xs: round(statistics.median(xs), 3) if xs else None  # noqa: E731
+    return {"job_overhead_s_median": median(overheads), "gap_between_jobs_s_median": median(gaps)}
+
+
 def chain_json(caching: bool) -> str:
     return json.dumps([{"id": "bench-primary", "rpm": 10000, "tpm": 10**9, "cooldown_s": 1, "caching": caching}])
 
@@ -86,6 +112,8 @@ def main() -> None:
         with psycopg.connect(database_url.replace("+psycopg", ""), autocommit=True) as conn:
             conn.execute("UPDATE analyses SET status = 'cancelled'")
 
+        jobs_redis = redis_lib.Redis.from_url(redis_url)
+
         def run_document(caching: bool) -> dict:
             env = environment(caching)
             workers = [subprocess.Popen([str(BIN / "flask"), "--app", "application", "worker", "--queues", "analysis"],
@@ -97,11 +125,14 @@ def main() -> None:
             started = time.perf_counter()
             session.post(f"{server.url}/api/documents/{document_id}/analyses", json={}, headers={"X-CSRFToken": csrf})
             while True:
-                detail = session.get(f"{server.url}/api/documents/{document_id}").json()
+                reply = session.get(f"{server.url}/api/documents/{document_id}")
+                assert reply.status_code == 200, reply.text
+                detail = reply.json()
                 if detail["status"] in ("completed", "partially_completed", "failed"):
                     break
                 time.sleep(0.05)
             elapsed = time.perf_counter() - started
+            timeline = job_timeline(jobs_redis, args.latency)
             for worker in workers:
                 worker.terminate()
             for worker in workers:
@@ -116,6 +147,7 @@ def main() -> None:
             job_seconds = sorted(float(s[0]) for s in spans if s[0] is not None)
             return {"seconds": round(elapsed, 2), "status": detail["status"], "model_calls": calls,
                     "analysis_run_s_median": round(job_seconds[len(job_seconds) // 2], 3) if job_seconds else None,
+                    **timeline,
                     "input_tokens": plain, "cache_read_tokens": read, "cache_write_tokens": write,
                     "billed_input_token_equivalent": round(plain + CACHE_WRITE_FACTOR * write + CACHE_READ_FACTOR * read)}
 

@@ -34,10 +34,28 @@ class AppWorker(Worker):
             current_job_id.reset(token)
 
 
+def warm_up(app: Flask) -> None:
+    """Prepare in the parent what every forked work horse would otherwise redo on its first job."""
+    from app.extensions import db
+    from app.review.service import warm_up as warm_review
+
+    with app.app_context():
+        try:
+            warm_review(db.session)
+        except Exception:  # a cold cache is slower, never wrong: the worker starts anyway
+            log.warning("worker warm-up failed", exc_info=True)
+        finally:
+            db.session.remove()
+    # No connection may cross the fork: each horse opens its own.
+    app.extensions["database"].dispose()
+
+
 def build_worker(app: Flask, queue_names: list[str]) -> AppWorker:
     # Import the job functions (and everything they use) once, in the parent: every forked work
     # horse then starts with them loaded instead of importing them again for each job.
     import workers.tasks  # noqa: F401
+
+    warm_up(app)
 
     connection = app.extensions["redis"]
     worker = AppWorker(

@@ -10,7 +10,7 @@ import threading
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, configure_mappers
 
 from app import events
 from app.jobs import enqueue, enqueue_in, enqueue_many, job_exists
@@ -254,12 +254,42 @@ def fail_after_crashes(db: Session, redis, analysis_id: int, error: Exception) -
         _fail(db, redis, analysis, "internal_error", f"The analysis failed repeatedly ({type(error).__name__}).")
 
 
+def warm_up(db: Session) -> None:
+    """Compile, once in the worker's parent process, the statements every analysis job runs.
+
+    Each job runs in a freshly forked work horse: what the parent has prepared (mapper configuration,
+    SQLAlchemy's compiled-statement cache) the horse inherits, and what it has not, every horse redoes
+    on its first query. Only reads and a no-op delete are run, for ids that do not exist, and rolled back.
+    """
+    configure_mappers()
+    try:
+        db.get(Analysis, 0), db.get(Section, 0), db.get(Document, 0)
+        db.scalars(select(Analysis).where(Analysis.id == 0).with_for_update()).first()
+        db.execute(delete(FeedbackItem).where(FeedbackItem.analysis_id == 0))
+        latest_analyses(db, 0), latest_statuses(db, 0)
+        live_items(db, [0])
+        db.scalars(select(Section).where(Section.document_id == 0).order_by(Section.position)).all()
+    finally:
+        db.rollback()
+
+
 # ------------------------------------------------------------------------------ the document
+def _newest_per_section(document_id: int):
+    return (select(Analysis.section_id, func.max(Analysis.id).label("id"))
+            .where(Analysis.document_id == document_id).group_by(Analysis.section_id).subquery())
+
+
 def latest_analyses(db: Session, document_id: int) -> list[Analysis]:
     """The newest analysis of each section."""
-    newest = (select(Analysis.section_id, func.max(Analysis.id).label("id"))
-              .where(Analysis.document_id == document_id).group_by(Analysis.section_id).subquery())
+    newest = _newest_per_section(document_id)
     return list(db.scalars(select(Analysis).join(newest, Analysis.id == newest.c.id)))
+
+
+def latest_statuses(db: Session, document_id: int) -> list[tuple[int, str]]:
+    """(id, status) of the newest analysis of each section: what a status decision needs, without
+    loading every analysis row as an object (it runs after every job)."""
+    newest = _newest_per_section(document_id)
+    return [(row.id, row.status) for row in db.execute(select(Analysis.id, Analysis.status).join(newest, Analysis.id == newest.c.id))]
 
 
 def live_items(db: Session, document_ids: list[int]) -> list[FeedbackItem]:
@@ -274,9 +304,13 @@ def live_items(db: Session, document_ids: list[int]) -> list[FeedbackItem]:
 
 
 def derive_status(analyses: list[Analysis]) -> str:
-    if not analyses:
+    return status_of({a.status for a in analyses})
+
+
+def status_of(statuses: set[str]) -> str:
+    """A document's status from the statuses of its sections' newest analyses."""
+    if not statuses:
         return "uploaded"
-    statuses = {a.status for a in analyses}
     if statuses & set(ACTIVE):
         return "processing"
     done = {s for s in statuses if s != "cancelled"}
@@ -288,14 +322,14 @@ def derive_status(analyses: list[Analysis]) -> str:
 
 
 def _after_terminal(db: Session, redis, document_id: int) -> None:
-    analyses = latest_analyses(db, document_id)
+    latest = latest_statuses(db, document_id)
     document = db.get(Document, document_id)
-    document.status = derive_status(analyses)
+    document.status = status_of({status for _, status in latest})
     db.commit()
     events.publish(redis, document_id, "document", {"id": document_id, "status": document.status})
-    if document.status != "processing" and analyses:
+    if document.status != "processing" and latest:
         # Every section settled: one summary per settled batch (the id makes a second trigger a no-op).
-        enqueue("summary", document_id, job_id=f"summary-{document_id}-{max(a.id for a in analyses)}", connection=redis)
+        enqueue("summary", document_id, job_id=f"summary-{document_id}-{max(i for i, _ in latest)}", connection=redis)
 
 
 RISK_WEIGHT = {"High": 10, "Medium": 4, "Low": 1}

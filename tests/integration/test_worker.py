@@ -116,3 +116,19 @@ def test_scheduler_process_starts_and_stops_on_sigterm(worker_env, redis_url, ap
     proc.send_signal(signal.SIGTERM)
     proc.communicate(timeout=20)
     assert proc.returncode == 0
+
+
+def test_worker_warm_up_prepares_the_parent_and_leaves_no_connection_or_row(app):
+    """The worker's parent compiles what every forked horse needs, then lets go of its connections."""
+    from sqlalchemy import func, select
+
+    from app.extensions import db
+    from app.models import Analysis, FeedbackItem
+    from workers.worker import warm_up
+
+    engine = app.extensions["database"]
+    warm_up(app)
+    assert Analysis.__mapper__.configured
+    assert engine.pool.checkedout() == 0
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(FeedbackItem)) == 0
