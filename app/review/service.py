@@ -263,7 +263,7 @@ def warm_up(db: Session) -> None:
     """
     configure_mappers()
     try:
-        db.get(Analysis, 0), db.get(Section, 0), db.get(Document, 0)
+        db.get(Analysis, 0), db.get(Section, 0), db.get(Document, 0), _locked_document(db, 0)
         db.scalars(select(Analysis).where(Analysis.id == 0).with_for_update()).first()
         db.execute(delete(FeedbackItem).where(FeedbackItem.analysis_id == 0))
         latest_analyses(db, 0), latest_statuses(db, 0)
@@ -321,9 +321,20 @@ def status_of(statuses: set[str]) -> str:
     return "failed" if done else "uploaded"
 
 
+def _locked_document(db: Session, document_id: int) -> Document | None:
+    """The document row, locked until commit. Jobs finishing together each derive the document's status
+    from its analyses; taking the row lock *before* reading them makes the last writer one that saw
+    every analysis committed before it, so a stale "processing" can never overwrite "completed"."""
+    return db.scalars(select(Document).where(Document.id == document_id).with_for_update()
+                      .execution_options(populate_existing=True)).one_or_none()
+
+
 def _after_terminal(db: Session, redis, document_id: int) -> None:
+    document = _locked_document(db, document_id)
+    if document is None:
+        db.rollback()
+        return
     latest = latest_statuses(db, document_id)
-    document = db.get(Document, document_id)
     document.status = status_of({status for _, status in latest})
     db.commit()
     events.publish(redis, document_id, "document", {"id": document_id, "status": document.status})
@@ -338,8 +349,9 @@ TYPE_WEIGHT = {"critical": 1.5, "important": 1.0, "suggestion": 0.5, "positive":
 
 def summarise(db: Session, redis, document_id: int) -> dict | None:
     """Risk score 0-100, key risks, recommendations and compliance concerns from the live items."""
-    document = db.get(Document, document_id)
+    document = _locked_document(db, document_id)
     if document is None:
+        db.rollback()
         return None
     analyses = latest_analyses(db, document_id)
     completed = [a.id for a in analyses if a.status == "completed"]

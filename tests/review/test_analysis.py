@@ -309,3 +309,53 @@ def test_cli_analyze_works_through_the_queue_and_reports(app, runner, make_user,
     assert "case notes.txt: completed, risk score" in result.output and "2/2 sections analysed" in result.output
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(FeedbackItem)) > 0
+
+
+def test_jobs_finishing_together_never_leave_a_stale_document_status(app, make_user, monkeypatch):
+    """Job A reads the analyses while B is still running and is slow to write; B finishes meanwhile. The
+    document must end "completed", not A's stale "processing" (the document row is locked first)."""
+    import threading
+
+    from app.review import service
+
+    from tests.conftest import login
+
+    make_user("ann@example.com")
+    client = app.test_client()
+    client.csrf = login(client, "ann@example.com").get_json()["csrf_token"]
+    document = upload(client, headed_sections(2, lambda i: f"Finding {i} text."))
+    analyse(client, document["id"])
+    with app.app_context():
+        first, second = db.session.scalars(select(Analysis.id).where(Analysis.document_id == document["id"]).order_by(Analysis.id)).all()
+        db.session.execute(update(Analysis).where(Analysis.document_id == document["id"]).values(status="running"))
+        # As left by an earlier run, so that A's stale answer ("processing") is a change it would write.
+        db.session.execute(update(Document).where(Document.id == document["id"]).values(status="partially_completed"))
+        db.session.commit()
+    real = service.latest_statuses
+    a_has_read = threading.Event()
+
+    def slow_for_a(session, document_id):
+        rows = real(session, document_id)
+        if threading.current_thread().name == "job-a":
+            a_has_read.set()
+            time.sleep(1.0)  # A holds what it read while B completes
+        return rows
+
+    monkeypatch.setattr(service, "latest_statuses", slow_for_a)
+
+    def finish(analysis_id, wait_for_a):
+        with app.app_context():
+            if wait_for_a:
+                a_has_read.wait(5)
+            db.session.execute(update(Analysis).where(Analysis.id == analysis_id).values(status="completed"))
+            db.session.commit()
+            service._after_terminal(db.session, app.extensions["redis"], document["id"])
+
+    a = threading.Thread(target=finish, args=(first, False), name="job-a")
+    b = threading.Thread(target=finish, args=(second, True), name="job-b")
+    a.start()
+    b.start()
+    a.join(10)
+    b.join(10)
+    with app.app_context():
+        assert db.session.get(Document, document["id"]).status == "completed"
