@@ -46,6 +46,10 @@ def create_app(config: dict | None = None):
     db.init_app(app)
     redis_clients.init_app(app)
     init_sessions(app)
+    # First, so its request-size limit is set before any hook reads the body.
+    from .security import init_security
+
+    init_security(app)
     init_auth(app)
     login_throttle.init_app(app)
     init_storage(app)

@@ -163,6 +163,11 @@ def load_settings(environ=None) -> dict:
         "MAX_ZIP_ENTRIES": _int(env, "MAX_ZIP_ENTRIES", 5000, minimum=10),
         "ANALYSIS_MAX_WAIT_S": _int(env, "ANALYSIS_MAX_WAIT_S", 1800, minimum=10),
         "CHAT_RATE_LIMIT": _str(env, "CHAT_RATE_LIMIT", "30/minute"),
+        "UPLOAD_RATE_LIMIT": _str(env, "UPLOAD_RATE_LIMIT", "30/minute"),
+        "ANALYSIS_RATE_LIMIT": _str(env, "ANALYSIS_RATE_LIMIT", "60/minute"),
+        "EXPORT_RATE_LIMIT": _str(env, "EXPORT_RATE_LIMIT", "20/minute"),
+        "USER_STORAGE_QUOTA_BYTES": _int(env, "USER_STORAGE_QUOTA_MB", 1024, minimum=1) * 1024 * 1024,
+        "MAX_JSON_BYTES": _int(env, "MAX_JSON_KB", 1024, minimum=16) * 1024,
         "MIN_CONFIDENCE": _float(env, "MIN_CONFIDENCE", 0.3),
         "SCHEDULER_INTERVAL_SECONDS": _int(env, "SCHEDULER_INTERVAL_SECONDS", 60, minimum=1),
     }

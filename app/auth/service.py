@@ -33,13 +33,27 @@ def normalise_email(email: str) -> str:
     return (email or "").strip().lower()
 
 
-def check_password_policy(password: str) -> None:
+# Passwords that pass the length rule yet head every breach list.
+COMMON_PASSWORDS = frozenset({
+    "1234567890", "12345678910", "0123456789", "1q2w3e4r5t", "qwertyuiop", "password123", "password1234",
+    "passw0rd123", "iloveyou123", "letmein1234", "welcome123", "administrator", "changeme123", "qwerty12345",
+    "abcdefghij", "abc1234567", "trustno1234", "football123", "baseball123", "monkey12345", "dragon12345",
+    "sunshine123", "princess123", "superman123", "1qaz2wsx3edc", "zaq12wsxcde", "aiprism1234", "ai-prism123",
+})
+
+
+def check_password_policy(password: str, email: str | None = None) -> None:
+    """At least 10 characters, at most 1024, not a well-known password, not built from the email."""
     if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
         raise AccountError("weak_password", f"Passwords need at least {MIN_PASSWORD_LENGTH} characters.")
     if len(password) > 1024:
         raise AccountError("weak_password", "Passwords can have at most 1024 characters.")
-    if password.strip() == "" or len(set(password)) < 4:
+    lowered = password.lower()
+    if password.strip() == "" or len(set(password)) < 4 or lowered in COMMON_PASSWORDS:
         raise AccountError("weak_password", "That password is too easy to guess.")
+    local = normalise_email(email or "").split("@")[0]
+    if len(local) >= 4 and local in lowered:
+        raise AccountError("weak_password", "The password must not contain your email name.")
 
 
 def user_count(db: Session) -> int:
@@ -53,7 +67,7 @@ def create_user(db: Session, email: str, password: str, role: str = "reviewer", 
         raise AccountError("invalid_email", "That does not look like an email address.")
     if role not in ROLES:
         raise AccountError("invalid_role", f"Role must be one of: {', '.join(ROLES)}.")
-    check_password_policy(password)
+    check_password_policy(password, email)
     user = User(
         email=email,
         display_name=(display_name or "").strip()[:200] or email.split("@")[0],
@@ -84,7 +98,7 @@ def authenticate(db: Session, email: str, password: str) -> User | None:
 
 def set_password(db: Session, user: User, password: str) -> None:
     """Change a password; every session and token issued before stops working."""
-    check_password_policy(password)
+    check_password_policy(password, user.email)
     user.password_hash = generate_password_hash(password)
     user.auth_version += 1
     now = utcnow()

@@ -1,6 +1,8 @@
 """/api/auth: CSRF token, sign-in and out, first-run setup, the current user, personal tokens."""
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import Blueprint, current_app, jsonify, request, session
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf.csrf import generate_csrf
@@ -66,7 +68,20 @@ def login():
     if user is None:
         login_throttle.record_failure(email, address)
         raise APIError(401, "invalid_credentials", "Wrong email or password.")
-    return jsonify(_sign_in(user))
+    return jsonify({**_sign_in(user), "redirect": safe_next(body.get("next"))})
+
+
+def safe_next(target) -> str:
+    """Where to go after sign-in: a path on this site only ("/documents/3"), never another host
+    ("https://evil.example", "//evil.example", "/\\evil.example"), else the dashboard."""
+    if not isinstance(target, str) or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return "/"
+    if any(ch in target for ch in "\\\r\n\t") or len(target) > 2000:
+        return "/"
+    parsed = urlsplit(target)
+    if parsed.scheme or parsed.netloc:
+        return "/"
+    return target
 
 
 @bp.post("/logout")

@@ -8,7 +8,6 @@ import time
 
 from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context
 from flask_login import current_user, login_required
-from limits import parse
 from sqlalchemy import func, select
 
 from app.auth.access import owned_or_404
@@ -18,20 +17,12 @@ from app.extensions import db
 from app.llm.errors import CapacityExhausted, ModelCallError, StreamInterrupted
 from app.llm.types import ModelResponse
 from app.models import ChatMessage, Document, Section
+from app.security import rate_limit
 
 from . import service
 from .render import markdown_to_html
 
 bp = Blueprint("chat", __name__, url_prefix="/api/documents")
-
-
-def _rate_limit() -> None:
-    limiter = current_app.extensions["rate_limiter"]
-    limit = parse(current_app.config["CHAT_RATE_LIMIT"])
-    if not limiter.hit(limit, "chat", str(current_user.id)):
-        reset_at = limiter.get_window_stats(limit, "chat", str(current_user.id)).reset_time
-        wait = max(1, math.ceil(reset_at - time.time()))
-        raise APIError(429, "rate_limited", f"Too many chat messages; try again in {wait} seconds.", headers={"Retry-After": str(wait)})
 
 
 def _busy(exc: CapacityExhausted):
@@ -63,7 +54,7 @@ def chat(document_id: int):
             ChatMessage.user_id == current_user.id))
         if not owned:
             raise APIError(404, "not_found", "No such conversation.")
-    _rate_limit()
+    rate_limit("chat", "CHAT_RATE_LIMIT", "chat messages")
     question = service.new_question(document.id, current_user.id, section.id if section else None,
                                     conversation_id, message.strip())
     model_request = service.build_request(db.session, document, section, conversation_id, message.strip())

@@ -147,6 +147,25 @@ class Para:
     max_size: int
 
 
+# Text no reader sees is left out of what is analysed: a model would read it as if it were the author's.
+MAX_INVISIBLE_SIZE = 4  # half-points, i.e. 2 pt
+_WHITE = {"ffffff", "white"}
+
+
+def _invisible(rpr) -> bool:
+    """White text with no highlight or shading behind it: invisible on Word's white page."""
+    color = rpr.find(W + "color")
+    if color is None or (color.get(W_VAL) or "").lower() not in _WHITE:
+        return False
+    highlight = rpr.find(W + "highlight")
+    if highlight is not None and (highlight.get(W_VAL) or "none").lower() not in ("none", "white"):
+        return False
+    shading = rpr.find(W + "shd")
+    if shading is not None and (shading.get(W + "fill") or "auto").lower() not in ("auto", "ffffff", "white"):
+        return False
+    return True
+
+
 def _run_text(run, styles: Styles, para_style: Style, state: list) -> str:
     rpr = run.find(W_RPR)
     bold, size, hidden = para_style.bold, para_style.size, False
@@ -166,6 +185,9 @@ def _run_text(run, styles: Styles, para_style: Style, state: list) -> str:
             elif tag == W + "sz":
                 value = child.get(W_VAL, "")
                 size = int(value) if value.isdigit() else size
+        hidden = hidden or (not state[2] and _invisible(rpr))
+    if size is not None and size <= MAX_INVISIBLE_SIZE:
+        hidden = True  # 2 pt or smaller: nobody reads it, so it is not analysed (a classic injection hiding place)
     if hidden:
         return ""
     parts = []
@@ -202,6 +224,27 @@ def _collect(element, styles: Styles, para_style: Style, state: list, out: list)
         out.append(_run_text(run, styles, para_style, state))
 
 
+def _backed(p) -> bool:
+    """The paragraph may sit on a coloured background: its own shading, or a table cell (whose shading
+    may come from a table style we do not resolve). White text there is not taken to be invisible."""
+    ppr = p.find(W_PPR)
+    shading = ppr.find(W + "shd") if ppr is not None else None
+    if shading is not None and (shading.get(W + "fill") or "auto").lower() not in ("auto", "ffffff", "white"):
+        return True
+    parent = p.getparent()
+    while parent is not None:
+        if parent.tag == W_TC:
+            return True
+        parent = parent.getparent()
+    return False
+
+
+def run_state(p) -> list:
+    """The running state _run_text keeps for one paragraph: [every visible run bold, largest size,
+    on a coloured background]."""
+    return [True, 0, _backed(p)]
+
+
 def read_paragraph(p, styles: Styles) -> Para:
     ppr = p.find(W_PPR)
     style_id, outline, numbered = None, None, False
@@ -216,7 +259,7 @@ def read_paragraph(p, styles: Styles) -> Para:
             num_id = num.find(W + "numId")
             numbered = num_id is None or num_id.get(W_VAL) != "0"
     style = styles.get(style_id or styles.default_paragraph)
-    state = [True, 0]  # [every visible run bold, largest size]
+    state = run_state(p)
     out: list[str] = []
     _collect(p, styles, style, state, out)
     text = "".join(out)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, request
 from flask_login import current_user, login_required
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.auth.access import owned_or_404
 from app.errors import APIError
 from app.extensions import db
 from app.models import Document, Section
+from app.security import rate_limit
 from app.storage import storage
 
 from . import service
@@ -36,6 +37,16 @@ def _read(field: str) -> service.Upload | None:
     return service.Upload(file.filename or "", data)
 
 
+def _check_quota(incoming: int) -> None:
+    """Each user's stored originals stay within USER_STORAGE_QUOTA_MB."""
+    quota = current_app.config["USER_STORAGE_QUOTA_BYTES"]
+    used = db.session.scalar(select(func.coalesce(func.sum(Document.size_bytes), 0)).where(Document.user_id == current_user.id))
+    if used + incoming > quota:
+        mb = 1024 * 1024
+        raise APIError(413, "storage_quota_exceeded",
+                       f"Your documents use {used / mb:.1f} MB of your {quota / mb:.0f} MB; delete some to upload this one.")
+
+
 def _detail(document: Document) -> dict:
     return {**document.to_dict(), "sections": [s.to_dict(with_text=False) for s in document.sections]}
 
@@ -43,9 +54,11 @@ def _detail(document: Document) -> dict:
 @bp.post("")
 @login_required
 def upload():
+    rate_limit("upload", "UPLOAD_RATE_LIMIT", "uploads")
     main = _read("file")
     if main is None:
         raise APIError(400, "missing_file", "Attach the document as the multipart field 'file'.")
+    _check_quota(len(main.data))
     try:
         document = service.create_document(
             db.session, storage(), current_user, main, guidelines=_read("guidelines"),

@@ -10,6 +10,7 @@ from app.auth.access import document_child_or_404, owned_or_404
 from app.errors import APIError
 from app.extensions import db
 from app.models import Document, Export
+from app.security import rate_limit
 from app.storage import StorageError, storage
 
 from . import service
@@ -33,6 +34,7 @@ def _shape(export: Export) -> dict:
 @login_required
 def start(document_id: int):
     document = owned_or_404(Document, document_id)
+    rate_limit("export", "EXPORT_RATE_LIMIT", "exports")
     body = request.get_json(silent=True) if request.data else {}
     if not isinstance(body, dict):
         raise APIError(400, "invalid_json", 'Send a JSON object, e.g. {"formats": ["docx", "json", "csv"]}.')

@@ -10,6 +10,7 @@ from app.auth.access import document_child_or_404, owned_or_404
 from app.errors import APIError
 from app.extensions import db
 from app.models import Analysis, Document, FeedbackItem, ReviewEvent, Section
+from app.security import rate_limit
 
 from . import decisions, service
 from . import stats as statistics
@@ -25,6 +26,7 @@ def _redis():
 @login_required
 def start(document_id: int):
     document = owned_or_404(Document, document_id)
+    rate_limit("analysis", "ANALYSIS_RATE_LIMIT", "analysis requests")
     body = request.get_json(silent=True) if request.data else {}
     if body is None or not isinstance(body, dict):
         raise APIError(400, "invalid_json", "Send a JSON object, e.g. {\"section_ids\": [1, 2]}, or no body for all sections.")

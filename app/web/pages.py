@@ -1,10 +1,11 @@
 """Server-rendered pages. Thin: decide where a person belongs, then render."""
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.auth import service
+from app.auth.views import safe_next
 from app.extensions import db
 
 bp = Blueprint("pages", __name__)
@@ -23,6 +24,8 @@ def home():
 def login():
     if service.user_count(db.session) == 0:
         return redirect(url_for("pages.setup"))
+    if current_user.is_authenticated:
+        return redirect(safe_next(request.args.get("next")))
     return render_template("login.html")
 
 

@@ -7,9 +7,12 @@ function bindForm(form) {
     event.preventDefault();
     errorBox.hidden = true;
     const payload = Object.fromEntries(new FormData(form).entries());
+    const next = new URLSearchParams(window.location.search).get("next");
+    if (next) payload.next = next;
     try {
-      await api("POST", form.dataset.endpoint, payload);
-      window.location.assign("/");
+      const reply = await api("POST", form.dataset.endpoint, payload);
+      // The server only ever answers a path on this site (never another host).
+      window.location.assign(reply.redirect || "/");
     } catch (error) {
       errorBox.textContent = error.message;
       errorBox.hidden = false;
