@@ -164,6 +164,8 @@ def load_settings(environ=None) -> dict:
         "ANALYSIS_MAX_WAIT_S": _int(env, "ANALYSIS_MAX_WAIT_S", 1800, minimum=10),
         "CHAT_RATE_LIMIT": _str(env, "CHAT_RATE_LIMIT", "30/minute"),
         "MIN_CONFIDENCE": _float(env, "MIN_CONFIDENCE", 0.3),
+        # Where browsers fetch /static/… from: a CDN (e.g. CloudFront) in front of the app; empty: the app.
+        "STATIC_BASE_URL": _str(env, "STATIC_BASE_URL", "").rstrip("/"),
         "SCHEDULER_INTERVAL_SECONDS": _int(env, "SCHEDULER_INTERVAL_SECONDS", 60, minimum=1),
     }
 

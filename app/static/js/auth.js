@@ -1,18 +1,23 @@
 // Sign-in, first-run setup and sign-out.
-import { api } from "./api.js";
+import { api, describeError } from "./api.js";
 
 function bindForm(form) {
   const errorBox = document.getElementById("form-error");
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     errorBox.hidden = true;
+    const button = form.querySelector("button[type=submit]");
+    button.disabled = true;
     const payload = Object.fromEntries(new FormData(form).entries());
     try {
       await api("POST", form.dataset.endpoint, payload);
-      window.location.assign("/");
+      const next = form.dataset.next || "/";
+      window.location.assign(next.startsWith("/") && !next.startsWith("//") ? next : "/");
     } catch (error) {
-      errorBox.textContent = error.message;
+      errorBox.textContent = error.code === "unauthenticated" || error.code === "invalid_credentials"
+        ? error.message : describeError(error);
       errorBox.hidden = false;
+      button.disabled = false;
     }
   });
 }
@@ -25,7 +30,10 @@ for (const id of ["login-form", "setup-form"]) {
 const logout = document.getElementById("logout");
 if (logout) {
   logout.addEventListener("click", async () => {
-    await api("POST", "/api/auth/logout");
-    window.location.assign("/login");
+    try {
+      await api("POST", "/api/auth/logout");
+    } finally {
+      window.location.assign("/login");
+    }
   });
 }

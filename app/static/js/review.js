@@ -1,0 +1,427 @@
+// The review page: wires the navigator, section text, feedback cards, live progress, chat,
+// statistics and export together. Holds the page's state; the other modules render pieces of it.
+import { api, describeError } from "./api.js";
+import { initChat } from "./chat.js";
+import { clear, el, setError } from "./dom.js";
+import { subscribe } from "./events.js";
+import { initExport } from "./export.js";
+import { card, editor } from "./feedback.js";
+import { statusLabel } from "./format.js";
+import { notify, notifyError } from "./notices.js";
+import { marksFor, navigatorEntry, renderSectionText } from "./sections.js";
+import { initShortcuts } from "./shortcuts.js";
+import { initStats } from "./stats.js";
+import { initTabs } from "./tabs.js";
+
+performance.mark("review:start");
+const root = document.getElementById("review");
+const documentId = Number(root.dataset.documentId);
+const hawkeye = JSON.parse(root.dataset.hawkeye || "{}");
+const $ = (id) => document.getElementById(id);
+const nodes = {
+  nav: $("section-list"), title: $("section-title"), text: $("section-text"), sectionState: $("section-state"),
+  list: $("feedback-list"), empty: $("feedback-empty"), count: $("feedback-count"), filter: $("feedback-filter"),
+  status: $("doc-status"), risk: $("doc-risk"), progressBlock: $("analysis-progress-block"),
+  progress: $("analysis-progress"), progressLabel: $("analysis-progress-label"), live: $("live-state"),
+  addCustom: $("add-custom"), customForm: $("custom-form"), customQuote: $("custom-quote"), customError: $("custom-error"),
+};
+const state = {
+  sections: [], index: 0, items: new Map(), analyses: new Map(), filter: "all", focusedItem: null, selection: null,
+};
+
+const currentSection = () => state.sections[state.index];
+const itemsOf = (sectionId) => [...state.items.values()].filter((i) => i.section_id === sectionId)
+  .sort((a, b) => (a.quote_start ?? 1e9) - (b.quote_start ?? 1e9) || a.id - b.id);
+
+// ------------------------------------------------------------------ rendering
+function renderNavigator() {
+  clear(nodes.nav).append(...state.sections.map((s, i) => navigatorEntry(s, state.analyses.get(s.id), itemsOf(s.id), i === state.index)));
+}
+
+function refreshNavigatorEntry(sectionId) {
+  const index = state.sections.findIndex((s) => s.id === sectionId);
+  const old = nodes.nav.children[index];
+  if (old) old.replaceWith(navigatorEntry(state.sections[index], state.analyses.get(sectionId), itemsOf(sectionId), index === state.index));
+}
+
+function renderSection() {
+  const section = currentSection();
+  if (!section) {
+    nodes.title.textContent = "This document has no sections.";
+    return;
+  }
+  nodes.title.textContent = section.title || "(untitled)";
+  const analysis = state.analyses.get(section.id);
+  nodes.sectionState.textContent = `Section ${state.index + 1} of ${state.sections.length} · ${analysis ? statusLabel(analysis.status) : "Not analysed"}`
+    + (analysis && analysis.error ? ` · ${analysis.error.message}` : "") + (analysis && analysis.degraded ? " · reviewed by the offline rules, not the model" : "");
+  const items = itemsOf(section.id);
+  renderSectionText(nodes.text, section.text || "", items);
+  renderCards(items);
+}
+
+function renderCards(items = itemsOf(currentSection().id)) {
+  const sectionId = String(currentSection().id);
+  // A live update must not throw away an edit the reviewer is typing.
+  if (nodes.list.dataset.sectionId === sectionId && nodes.list.querySelector(".fb-editor")) return;
+  nodes.list.dataset.sectionId = sectionId;
+  const shown = state.filter === "all" ? items : items.filter((i) => i.status === state.filter);
+  clear(nodes.list).append(...shown.map((item) => card(item, hawkeye, handlers)));
+  const pending = items.filter((i) => i.status === "pending").length;
+  nodes.count.textContent = `${items.length} item${items.length === 1 ? "" : "s"}, ${pending} pending`;
+  nodes.empty.hidden = shown.length > 0;
+  const analysis = state.analyses.get(currentSection().id);
+  nodes.empty.textContent = items.length ? "No feedback matches this filter."
+    : (analysis && analysis.status === "completed" ? "The review found nothing to comment on in this section."
+      : "No feedback yet. Analyse this section, or select text to add your own.");
+}
+
+function cardNode(itemId) {
+  return nodes.list.querySelector(`li.fb[data-item-id="${itemId}"]`);
+}
+
+// Replace one item everywhere it shows, keeping keyboard focus on its card.
+function updateItem(item) {
+  state.items.set(item.id, item);
+  if (item.section_id !== currentSection().id) return refreshNavigatorEntry(item.section_id);
+  const old = cardNode(item.id);
+  const hadFocus = old && old.contains(document.activeElement);
+  if (old) {
+    if (state.filter !== "all" && state.filter !== item.status) old.remove();
+    else old.replaceWith(card(item, hawkeye, handlers));
+  }
+  renderSectionText(nodes.text, currentSection().text || "", itemsOf(item.section_id));
+  refreshNavigatorEntry(item.section_id);
+  if (hadFocus && cardNode(item.id)) cardNode(item.id).focus();
+}
+
+function select(index, { focusText = false } = {}) {
+  if (index < 0 || index >= state.sections.length) return;
+  state.index = index;
+  state.focusedItem = null;
+  nodes.nav.querySelectorAll("[aria-current]").forEach((b) => b.removeAttribute("aria-current"));
+  const button = nodes.nav.children[index]?.querySelector("button");
+  if (button) {
+    button.setAttribute("aria-current", "true");
+    button.scrollIntoView({ block: "nearest" });
+  }
+  hideCustomForm();
+  renderSection();
+  nodes.text.scrollTop = 0;
+  if (focusText) nodes.text.focus();
+  history.replaceState(null, "", `#section-${currentSection().id}`);
+}
+
+// ------------------------------------------------------------------ decisions and edits
+async function decide(item, decision) {
+  const started = performance.now();
+  try {
+    const updated = await api("POST", `/api/feedback/${item.id}/decision`, { decision, version: item.version });
+    updateItem(updated);
+    performance.measure(`decision:${decision}`, { start: started, end: performance.now() });
+    stats.refreshSoon();
+    if (decision !== "revert") focusNextPending(updated);
+  } catch (error) {
+    if (error.code === "version_conflict" && error.details.current) updateItem(error.details.current);
+    notifyError(error);
+  }
+}
+
+function focusNextPending(after) {
+  const cards = [...nodes.list.querySelectorAll("li.fb")];
+  const index = cards.findIndex((c) => Number(c.dataset.itemId) === after.id);
+  const next = cards.slice(index + 1).find((c) => c.classList.contains("status-pending"));
+  if (next) next.focus();
+}
+
+function edit(item) {
+  const node = cardNode(item.id);
+  const form = editor(item);
+  node.replaceChildren(form.form);
+  form.description.focus();
+  form.cancel.addEventListener("click", () => updateItem(state.items.get(item.id)));
+  form.form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const changes = form.changes();
+    if (!Object.keys(changes).length) return updateItem(state.items.get(item.id));
+    if (changes.description === "") return setError(form.error, "The feedback text cannot be empty.");
+    try {
+      updateItem(await api("PATCH", `/api/feedback/${item.id}`, { ...changes, version: item.version }));
+      stats.refreshSoon();
+    } catch (error) {
+      if (error.code === "version_conflict" && error.details.current) {
+        state.items.set(item.id, error.details.current);
+        item = error.details.current;
+      }
+      setError(form.error, describeError(error));
+    }
+  });
+}
+
+function locate(item) {
+  const marks = marksFor(nodes.text, item.id);
+  if (!marks.length) return notify("This quote is not highlighted in the section text.", "info");
+  for (const mark of nodes.text.querySelectorAll("mark.flash")) mark.classList.remove("flash");
+  marks.forEach((m) => m.classList.add("flash"));
+  marks[0].scrollIntoView({ block: "center", behavior: "smooth" });
+  marks[0].focus({ preventScroll: true });
+  state.focusedItem = item.id;
+}
+
+const handlers = {
+  accept: (item) => decide(item, "accept"),
+  reject: (item) => decide(item, "reject"),
+  revert: (item) => decide(item, "revert"),
+  edit,
+  locate,
+};
+
+// Clicking a highlighted passage goes back to its feedback card.
+nodes.text.addEventListener("click", (event) => {
+  const mark = event.target.closest("mark.quote");
+  if (!mark) return;
+  const id = Number(mark.dataset.items.split(" ")[0]);
+  if (state.filter !== "all" && state.items.get(id)?.status !== state.filter) {
+    nodes.filter.value = state.filter = "all";
+    renderCards();
+  }
+  const target = cardNode(id);
+  if (target) {
+    target.scrollIntoView({ block: "nearest", behavior: "smooth" });
+    target.focus({ preventScroll: true });
+  }
+});
+nodes.list.addEventListener("focusin", (event) => {
+  const node = event.target.closest("li.fb");
+  if (node) state.focusedItem = Number(node.dataset.itemId);
+});
+nodes.nav.addEventListener("click", (event) => {
+  const button = event.target.closest("button[data-section-id]");
+  if (!button) return;
+  const started = performance.now();
+  select(state.sections.findIndex((s) => s.id === Number(button.dataset.sectionId)));
+  performance.measure("navigate", { start: started, end: performance.now() });
+});
+nodes.filter.addEventListener("change", () => {
+  state.filter = nodes.filter.value;
+  renderCards();
+});
+
+// ------------------------------------------------------------------ custom feedback on selected text
+document.addEventListener("selectionchange", () => {
+  const selection = window.getSelection();
+  const inside = selection.rangeCount && !selection.isCollapsed && nodes.text.contains(selection.anchorNode)
+    && nodes.text.contains(selection.focusNode);
+  const text = inside ? selection.toString().trim() : "";
+  if (text) state.selection = text.slice(0, 1000);
+  nodes.addCustom.disabled = !state.selection;
+});
+
+function hideCustomForm() {
+  nodes.customForm.hidden = true;
+  state.selection = null;
+  nodes.addCustom.disabled = true;
+}
+
+nodes.addCustom.addEventListener("click", () => {
+  if (!state.selection) return;
+  tabs.select("tab-feedback");
+  nodes.customQuote.textContent = state.selection;
+  nodes.customForm.dataset.quote = state.selection;
+  setError(nodes.customError, null);
+  nodes.customForm.hidden = false;
+  $("custom-description").focus();
+});
+$("custom-cancel").addEventListener("click", () => {
+  nodes.customForm.reset();
+  hideCustomForm();
+});
+nodes.customForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const data = Object.fromEntries(new FormData(nodes.customForm).entries());
+  if (!data.description.trim()) return setError(nodes.customError, "Write the feedback text first.");
+  try {
+    const item = await api("POST", `/api/documents/${documentId}/feedback`,
+      { ...data, category: data.category || "Reviewer", section_id: currentSection().id, quote: nodes.customForm.dataset.quote });
+    state.items.set(item.id, item);
+    nodes.customForm.reset();
+    hideCustomForm();
+    renderSection();
+    refreshNavigatorEntry(item.section_id);
+    cardNode(item.id)?.focus();
+    stats.refreshSoon();
+  } catch (error) {
+    setError(nodes.customError, describeError(error));
+  }
+});
+
+// ------------------------------------------------------------------ analysis and live progress
+function renderProgress() {
+  const analyses = [...state.analyses.values()];
+  const active = analyses.filter((a) => ["queued", "running", "deferred"].includes(a.status));
+  if (!analyses.length) return;
+  const done = analyses.filter((a) => a.status === "completed").length;
+  const failed = analyses.filter((a) => a.status === "failed").length;
+  const work = analyses.reduce((sum, a) => sum + (["completed", "failed", "cancelled"].includes(a.status) ? 1 : a.status === "running" ? a.progress || 0 : 0), 0);
+  nodes.progressBlock.hidden = false;
+  nodes.progress.value = Math.round((work / analyses.length) * 100);
+  const waiting = active.filter((a) => a.status === "deferred").length;
+  nodes.progressLabel.textContent = active.length
+    ? `Analysing: ${done} of ${analyses.length} sections done${failed ? `, ${failed} failed` : ""}${waiting ? `, ${waiting} waiting for a free model` : ""}.`
+    : `Analysis finished: ${done} of ${analyses.length} sections analysed${failed ? `, ${failed} failed (analyse them again to retry)` : ""}.`;
+  nodes.progressBlock.dataset.state = active.length ? "running" : "done";
+}
+
+function setDocumentStatus(status, riskScore) {
+  if (status) {
+    nodes.status.textContent = statusLabel(status);
+    nodes.status.className = `badge status-${status}`;
+    nodes.status.dataset.status = status;
+  }
+  if (riskScore !== undefined && riskScore !== null) nodes.risk.textContent = `Risk score ${Math.round(riskScore)}`;
+}
+
+let feedbackTimer = null;
+function reloadFeedbackSoon() {
+  clearTimeout(feedbackTimer);
+  feedbackTimer = setTimeout(loadFeedback, 250);
+}
+
+function onAnalysis(analysis) {
+  const previous = state.analyses.get(analysis.section_id);
+  if (previous && previous.id > analysis.id) return; // an older run's late event
+  state.analyses.set(analysis.section_id, analysis);
+  refreshNavigatorEntry(analysis.section_id);
+  if (analysis.section_id === currentSection()?.id) renderSection();
+  renderProgress();
+  if (["completed", "failed"].includes(analysis.status)) reloadFeedbackSoon();
+}
+
+async function analyse(sectionIds) {
+  try {
+    const { jobs } = await api("POST", `/api/documents/${documentId}/analyses`, sectionIds ? { section_ids: sectionIds } : undefined);
+    for (const job of jobs) onAnalysis({ ...(state.analyses.get(job.section_id) || {}), ...job, progress: 0 });
+    setDocumentStatus("processing");
+  } catch (error) {
+    notifyError(error);
+  }
+}
+$("analyse-section").addEventListener("click", () => analyse([currentSection().id]));
+$("analyse-all").addEventListener("click", () => analyse(null));
+
+const liveWords = { live: "", reconnecting: "Live updates interrupted; reconnecting…", closed: "Live updates stopped. Reload the page to resume them." };
+function connectEvents() {
+  subscribe(documentId, {
+    snapshot(data) {
+      for (const analysis of data.analyses) state.analyses.set(analysis.section_id, analysis);
+      setDocumentStatus(data.document.status, data.document.risk_score);
+      renderNavigator();
+      if (currentSection()) renderSection();
+      renderProgress();
+      reloadFeedbackSoon(); // anything that finished while the stream was down
+    },
+    analysis: onAnalysis,
+    document(data) {
+      setDocumentStatus(data.status);
+      if (data.status !== "processing") {
+        reloadFeedbackSoon();
+        stats.refreshSoon();
+      }
+    },
+    summary(data) {
+      setDocumentStatus(data.status, data.risk_score);
+      stats.refreshSoon();
+    },
+    export: (data) => exporter.onEvent(data),
+  }, (liveState) => { nodes.live.textContent = liveWords[liveState]; });
+}
+
+// ------------------------------------------------------------------ loading
+async function loadFeedback() {
+  const { items, hidden } = await api("GET", `/api/documents/${documentId}/feedback`);
+  state.items = new Map(items.map((i) => [i.id, i]));
+  if (hidden) nodes.count.title = `${hidden} low-confidence items are hidden.`;
+  if (!state.sections.length) return;
+  const focused = nodes.list.contains(document.activeElement) ? state.focusedItem : null;
+  renderNavigator();
+  renderSection();
+  if (focused && cardNode(focused)) cardNode(focused).focus();
+}
+
+async function load() {
+  try {
+    const [detail, sections, feedback] = await Promise.all([
+      api("GET", `/api/documents/${documentId}`),
+      api("GET", `/api/documents/${documentId}/sections`),
+      api("GET", `/api/documents/${documentId}/feedback`),
+    ]);
+    performance.mark("review:data");
+    state.sections = sections.sections;
+    state.items = new Map(feedback.items.map((i) => [i.id, i]));
+    setDocumentStatus(detail.status, detail.risk_score);
+    const wanted = Number((location.hash.match(/^#section-(\d+)$/) || [])[1]);
+    const index = state.sections.findIndex((s) => s.id === wanted);
+    state.index = index >= 0 ? index : 0;
+    renderNavigator();
+    renderSection();
+    performance.mark("review:rendered");
+    performance.measure("review:render", "review:data", "review:rendered");
+    performance.measure("review:ready", { start: 0, end: "review:rendered" });
+    root.dataset.ready = "true";
+    connectEvents();
+    stats.load();
+  } catch (error) {
+    nodes.title.textContent = "This document could not be loaded.";
+    setError(nodes.sectionState, describeError(error));
+  }
+}
+
+// ------------------------------------------------------------------ tools and shortcuts
+const tabs = initTabs(document.querySelector(".tabs"));
+const stats = initStats(documentId);
+const exporter = initExport(documentId);
+const chat = initChat({ documentId, currentSectionId: () => currentSection()?.id });
+document.querySelector(".tabs").addEventListener("tabchange", (event) => {
+  if (event.detail === "tab-stats") stats.load();
+});
+
+function focusedItem() {
+  const node = document.activeElement?.closest?.("li.fb");
+  const id = node ? Number(node.dataset.itemId) : state.focusedItem;
+  return id && cardNode(id) ? state.items.get(id) : null;
+}
+
+function moveItem(step) {
+  const cards = [...nodes.list.querySelectorAll("li.fb")];
+  if (!cards.length) return;
+  const index = cards.findIndex((c) => Number(c.dataset.itemId) === focusedItem()?.id);
+  const next = cards[Math.min(cards.length - 1, Math.max(0, index < 0 ? 0 : index + step))];
+  tabs.select("tab-feedback");
+  next.focus();
+}
+
+function navigate(step) {
+  const started = performance.now();
+  select(state.index + step);
+  performance.measure("navigate", { start: started, end: performance.now() });
+}
+
+function decideFocused(decision) {
+  const item = focusedItem();
+  if (!item) return notify("Move to a feedback item first (Tab, or J and K), then press A or R.", "info", 4000);
+  decide(item, decision);
+}
+
+const help = $("help-dialog");
+$("help-open").addEventListener("click", () => help.showModal());
+initShortcuts({
+  next: () => navigate(1),
+  previous: () => navigate(-1),
+  nextItem: () => moveItem(1),
+  previousItem: () => moveItem(-1),
+  accept: () => decideFocused("accept"),
+  reject: () => decideFocused("reject"),
+  chat: () => { tabs.select("tab-chat"); chat.focus(); },
+  help: () => help.showModal(),
+});
+
+load();
