@@ -36,8 +36,7 @@ def _section_text(body: dict) -> str:
 def responder(model_id: str, body: dict) -> str:
     """Analysis: two grounded items quoting the section (one with HTML in its words) and one whose
     quote is invented. Chat: Markdown with raw HTML and script that must show as text."""
-    first = body["messages"][0]["content"][0]["text"]
-    if not _BOUNDARY.search(first):
+    if "\n\nQuestion: " in body["messages"][-1]["content"][0]["text"]:
         return CHAT_REPLY
     if len(body["messages"]) > 1:
         return json.dumps({"feedback_items": []})

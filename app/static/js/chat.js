@@ -65,6 +65,7 @@ export function initChat({ documentId, currentSectionId }) {
           log.scrollTop = log.scrollHeight;
         } else if (event === "done") {
           reply.body.replaceChildren(safeFragment(data.html || ""));
+          reply.body.classList.add("formatted");
           if (data.model) reply.node.append(el("div", { class: "small muted" }, `model ${data.model}`));
         } else if (event === "error") {
           reply.node.append(el("p", { class: "error" }, data.message || "The reply stopped before it was finished."));

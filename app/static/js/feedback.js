@@ -77,7 +77,7 @@ export function editor(item) {
   const save = el("button", { type: "submit" }, "Save");
   const cancel = el("button", { type: "button", class: "secondary" }, "Cancel");
   const form = el("form", { class: "fb-editor", "aria-label": "Edit feedback" },
-    el("label", { for: description.id }, "Feedback"), description,
+    el("label", { for: description.id }, "Feedback text"), description,
     el("label", { for: suggestion.id }, "Suggestion"), suggestion,
     el("div", { class: "row" },
       el("div", {}, el("label", { for: category.id }, "Category"), category),
