@@ -8,6 +8,7 @@ import { initExport } from "./export.js";
 import { card, editor } from "./feedback.js";
 import { statusLabel } from "./format.js";
 import { notify, notifyError } from "./notices.js";
+import { measureAfterPaint } from "./perf.js";
 import { marksFor, navigatorEntry, renderSectionText } from "./sections.js";
 import { initShortcuts } from "./shortcuts.js";
 import { initStats } from "./stats.js";
@@ -117,7 +118,7 @@ async function decide(item, decision) {
   try {
     const updated = await api("POST", `/api/feedback/${item.id}/decision`, { decision, version: item.version });
     updateItem(updated);
-    performance.measure(`decision:${decision}`, { start: started, end: performance.now() });
+    measureAfterPaint(`decision:${decision}`, started);
     stats.refreshSoon();
     if (decision !== "revert") focusNextPending(updated);
   } catch (error) {
@@ -199,7 +200,7 @@ nodes.nav.addEventListener("click", (event) => {
   if (!button) return;
   const started = performance.now();
   select(state.sections.findIndex((s) => s.id === Number(button.dataset.sectionId)));
-  performance.measure("navigate", { start: started, end: performance.now() });
+  measureAfterPaint("navigate", started);
 });
 nodes.filter.addEventListener("change", () => {
   state.filter = nodes.filter.value;
@@ -363,10 +364,10 @@ async function load() {
     state.index = index >= 0 ? index : 0;
     renderNavigator();
     renderSection();
-    performance.mark("review:rendered");
-    performance.measure("review:render", "review:data", "review:rendered");
-    performance.measure("review:ready", { start: 0, end: "review:rendered" });
-    root.dataset.ready = "true";
+    const data = performance.getEntriesByName("review:data", "mark")[0].startTime;
+    measureAfterPaint("review:render", data);
+    measureAfterPaint("review:ready", 0);
+    requestAnimationFrame(() => setTimeout(() => { root.dataset.ready = "true"; }, 0));
     connectEvents();
     stats.load();
   } catch (error) {
@@ -402,7 +403,7 @@ function moveItem(step) {
 function navigate(step) {
   const started = performance.now();
   select(state.index + step);
-  performance.measure("navigate", { start: started, end: performance.now() });
+  measureAfterPaint("navigate", started);
 }
 
 function decideFocused(decision) {
