@@ -96,6 +96,21 @@ def browser():
         chromium.close()
 
 
+# The Content-Security-Policy the app is deployed with. Pages are served with it here, so an inline
+# script, inline style or foreign origin in the UI shows up as a console error and fails the test.
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+       "font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+
+
+def _with_csp(route, request) -> None:
+    if request.resource_type != "document":
+        route.continue_()
+        return
+    response = route.fetch(max_redirects=0)
+    headers = {**response.headers, "content-security-policy": CSP}
+    route.fulfill(response=response, headers=headers)
+
+
 class PageErrors(list):
     """JavaScript errors and dialogs seen by a page; a test ends by asserting there were none."""
 
@@ -109,6 +124,7 @@ def new_page(browser, stack, request):
         context = browser.new_context(viewport={"width": width, "height": height}, accept_downloads=True,
                                       base_url=stack.url, **options)
         contexts.append(context)
+        context.route("**/*", _with_csp)
         page = context.new_page()
         errors = PageErrors()
         page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))

@@ -61,6 +61,11 @@ def test_setup_upload_analyse_review_chat_export_download(new_page, stack, tmp_p
     page.get_by_role("button", name="Create account").click()
     expect(page.get_by_role("heading", name="Your documents")).to_be_visible()
     expect(page.get_by_text("No documents yet")).to_be_visible()
+    # The pages run under the production Content-Security-Policy: an inline script is refused.
+    page.evaluate("() => { const s = document.createElement('script'); s.textContent = 'window.__inline = 1'; document.head.append(s); }")
+    assert page.evaluate("window.__inline") is None
+    assert [e for e in errors if "Content Security Policy" in e], errors
+    errors.clear()
 
     # Upload through the picker; the page opens the new document.
     page.locator("#file-input").set_input_files({"name": "incident.docx", "mimeType": "application/octet-stream", "buffer": incident_docx()})
