@@ -149,6 +149,10 @@ def test_setup_upload_analyse_review_chat_export_download(new_page, stack, tmp_p
     assert reply.locator("img, script").count() == 0
     assert page.evaluate("window.__pwned") is None
     shot(page, "03-chat")
+    page.reload()  # the conversation is kept and shown again
+    page.get_by_role("tab", name="Chat").click()
+    expect(page.locator(".chat-msg.user")).to_have_text(re.compile("What is the biggest risk here?"))
+    expect(page.locator(".chat-msg.assistant strong")).to_have_text("Risk")
 
     # Export: Word and JSON, watch it finish, download the Word file.
     page.get_by_role("tab", name="Export").click()

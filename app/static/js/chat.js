@@ -1,5 +1,5 @@
 // The risk-advice chat: replies stream in token by token (fetch + ReadableStream reading SSE frames).
-import { describeError, postStream } from "./api.js";
+import { api, describeError, postStream } from "./api.js";
 import { el, setError } from "./dom.js";
 import { safeFragment } from "./sanitize.js";
 
@@ -96,6 +96,29 @@ export function initChat({ documentId, currentSectionId }) {
       form.requestSubmit();
     }
   });
+  // The latest conversation about this document is shown again when the page opens.
+  async function restore() {
+    try {
+      const { conversations } = await api("GET", `/api/documents/${documentId}/conversations`);
+      if (!conversations.length || conversationId) return;
+      const { messages } = await api("GET", `/api/documents/${documentId}/conversations/${encodeURIComponent(conversations[0].id)}`);
+      if (conversationId || log.childElementCount) return; // the reviewer started typing meanwhile
+      conversationId = conversations[0].id;
+      for (const turn of messages) {
+        const shown = bubble(turn.role === "user" ? "user" : "assistant", turn.role === "user" ? turn.content : "");
+        if (turn.role !== "user") {
+          shown.body.replaceChildren(safeFragment(turn.html || ""));
+          shown.body.classList.add("formatted");
+          if (turn.status === "partial") shown.node.append(el("p", { class: "small muted" }, "This reply was cut short."));
+          if (turn.status === "failed") shown.body.textContent = "The model could not answer this message.";
+        }
+      }
+    } catch (error) {
+      setError(errorBox, `Earlier messages could not be loaded: ${describeError(error)}`);
+    }
+  }
+  restore();
+
   document.getElementById("chat-new").addEventListener("click", () => {
     conversationId = null;
     log.replaceChildren();

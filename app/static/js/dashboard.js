@@ -95,11 +95,15 @@ function row(doc) {
     el("td", {}, doc.risk_score === null || doc.risk_score === undefined ? "—" : String(Math.round(doc.risk_score))),
     el("td", {}, el("progress", { max: 100, value: Math.round(fraction * 100), "aria-label": progressText }),
       el("div", { class: "small muted" }, progressText)),
-    el("td", {}, el("time", { datetime: doc.last_activity || doc.updated_at || "" }, when(doc.last_activity || doc.updated_at))),
+    el("td", {}, el("time", { datetime: doc.last_activity || "", title: doc.last_activity ? new Date(doc.last_activity).toLocaleString() : null },
+      when(doc.last_activity))),
     el("td", {}, remove));
 }
 
+let refreshTimer = null;
+
 async function load() {
+  clearTimeout(refreshTimer);
   const table = document.getElementById("docs-table");
   const body = document.getElementById("docs-body");
   const errorBox = document.getElementById("docs-error");
@@ -109,6 +113,10 @@ async function load() {
     clear(body).append(...documents.map(row));
     table.hidden = documents.length === 0;
     document.getElementById("docs-empty").hidden = documents.length > 0;
+    // While a document is being analysed its progress moves: look again shortly.
+    if (documents.some((d) => d.status === "processing" || (d.progress && d.progress.active))) {
+      refreshTimer = setTimeout(() => { if (!document.hidden) load(); else refreshTimer = setTimeout(load, 5000); }, 3000);
+    }
   } catch (error) {
     setError(errorBox, describeError(error));
   }

@@ -27,7 +27,7 @@ const nodes = {
   addCustom: $("add-custom"), customForm: $("custom-form"), customQuote: $("custom-quote"), customError: $("custom-error"),
 };
 const state = {
-  sections: [], index: 0, items: new Map(), analyses: new Map(), filter: "all", focusedItem: null, selection: null,
+  sections: [], index: 0, items: new Map(), analyses: new Map(), filter: "all", focusedItem: null, selection: null, hidden: 0,
 };
 
 const currentSection = () => state.sections[state.index];
@@ -68,7 +68,8 @@ function renderCards(items = itemsOf(currentSection().id)) {
   const shown = state.filter === "all" ? items : items.filter((i) => i.status === state.filter);
   clear(nodes.list).append(...shown.map((item) => card(item, hawkeye, handlers)));
   const pending = items.filter((i) => i.status === "pending").length;
-  nodes.count.textContent = `${items.length} item${items.length === 1 ? "" : "s"}, ${pending} pending`;
+  nodes.count.textContent = `${items.length} item${items.length === 1 ? "" : "s"}, ${pending} pending`
+    + (state.hidden ? ` (${state.hidden} low-confidence in the document not shown)` : "");
   nodes.empty.hidden = shown.length > 0;
   const analysis = state.analyses.get(currentSection().id);
   nodes.empty.textContent = items.length ? "No feedback matches this filter."
@@ -213,7 +214,7 @@ document.addEventListener("selectionchange", () => {
   const inside = selection.rangeCount && !selection.isCollapsed && nodes.text.contains(selection.anchorNode)
     && nodes.text.contains(selection.focusNode);
   const text = inside ? selection.toString().trim() : "";
-  if (text) state.selection = text.slice(0, 1000);
+  if (nodes.customForm.hidden) state.selection = text ? text.slice(0, 1000) : null;
   nodes.addCustom.disabled = !state.selection;
 });
 
@@ -270,6 +271,7 @@ function renderProgress() {
     ? `Analysing: ${done} of ${analyses.length} sections done${failed ? `, ${failed} failed` : ""}${waiting ? `, ${waiting} waiting for a free model` : ""}.`
     : `Analysis finished: ${done} of ${analyses.length} sections analysed${failed ? `, ${failed} failed (analyse them again to retry)` : ""}.`;
   nodes.progressBlock.dataset.state = active.length ? "running" : "done";
+  $("analysis-stop").hidden = !active.length;
 }
 
 function setDocumentStatus(status, riskScore) {
@@ -308,6 +310,14 @@ async function analyse(sectionIds) {
 }
 $("analyse-section").addEventListener("click", () => analyse([currentSection().id]));
 $("analyse-all").addEventListener("click", () => analyse(null));
+$("analysis-stop").addEventListener("click", async () => {
+  const active = [...state.analyses.values()].filter((a) => ["queued", "running", "deferred"].includes(a.status));
+  try {
+    for (const analysis of active) onAnalysis(await api("POST", `/api/jobs/${analysis.id}/cancel`));
+  } catch (error) {
+    notifyError(error);
+  }
+});
 
 const liveWords = { live: "", reconnecting: "Live updates interrupted; reconnecting…", closed: "Live updates stopped. Reload the page to resume them." };
 function connectEvents() {
@@ -340,7 +350,7 @@ function connectEvents() {
 async function loadFeedback() {
   const { items, hidden } = await api("GET", `/api/documents/${documentId}/feedback`);
   state.items = new Map(items.map((i) => [i.id, i]));
-  if (hidden) nodes.count.title = `${hidden} low-confidence items are hidden.`;
+  state.hidden = hidden;
   if (!state.sections.length) return;
   const focused = nodes.list.contains(document.activeElement) ? state.focusedItem : null;
   renderNavigator();
@@ -358,6 +368,7 @@ async function load() {
     performance.mark("review:data");
     state.sections = sections.sections;
     state.items = new Map(feedback.items.map((i) => [i.id, i]));
+    state.hidden = feedback.hidden;
     setDocumentStatus(detail.status, detail.risk_score);
     const wanted = Number((location.hash.match(/^#section-(\d+)$/) || [])[1]);
     const index = state.sections.findIndex((s) => s.id === wanted);
