@@ -88,7 +88,7 @@ def test_dark_mode_is_remembered_and_shortcuts_work(new_page, stack):
     page.reload()
     expect(page.locator("html")).to_have_attribute("data-theme", "dark")
     assert page.evaluate("getComputedStyle(document.body).backgroundColor") == background == "rgb(18, 22, 28)"
-    expect(page.get_by_role("button", name="Light mode")).to_have_attribute("aria-pressed", "true")
+    expect(page.get_by_role("button", name="Dark mode")).to_have_attribute("aria-pressed", "true")
     expect(page.locator("#review")).to_have_attribute("data-ready", "true")
     shot(page, "06-dark-review")
 
@@ -180,3 +180,22 @@ def test_admin_page_and_plain_errors(new_page, stack):
     expect(page.get_by_role("link", name="Admin")).to_have_count(0)
     # the expected 415/403 responses above are the only console errors
     assert all("Failed to load resource" in e for e in errors), errors
+
+
+def test_analysis_can_be_stopped(new_page, stack):
+    page, errors = new_page()
+    sign_in(page, stack.url)
+    upload(page, "slow.md", b"# One\n\nThe first part says the refund was late.\n\n# Two\n\nThe second part names no owner.\n")
+    for model in ("fake-primary", "fake-secondary"):
+        stack.fake.configure(model, latency_s=5.0)  # a slow model, so there is time to stop
+    try:
+        page.get_by_role("button", name="Analyse all").click()
+        expect(page.locator("#analysis-progress-label")).to_have_text(re.compile("Analysing: 0 of 2 sections done"))
+        page.get_by_role("button", name="Stop analysis").click()
+        expect(page.locator("#analysis-progress-label")).to_have_text(re.compile("Analysis finished: 0 of 2 sections analysed"))
+        expect(page.get_by_role("button", name="Stop analysis")).to_be_hidden()
+        expect(page.locator("#section-state")).to_contain_text("Cancelled")
+    finally:
+        for model in ("fake-primary", "fake-secondary"):
+            stack.fake.configure(model, latency_s=0.0)
+    assert not errors, errors

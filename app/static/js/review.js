@@ -300,6 +300,10 @@ function onAnalysis(analysis) {
 }
 
 async function analyse(sectionIds) {
+  const targets = new Set(sectionIds || state.sections.map((s) => s.id));
+  const decided = [...state.items.values()].filter((i) => targets.has(i.section_id) && i.source !== "custom" && i.status !== "pending");
+  if (decided.length && !window.confirm(`Analysing again replaces the model's feedback on ${sectionIds ? "this section" : "these sections"}, `
+    + `including ${decided.length} decision${decided.length === 1 ? "" : "s"} you made on it. Your own feedback is kept. Continue?`)) return;
   try {
     const { jobs } = await api("POST", `/api/documents/${documentId}/analyses`, sectionIds ? { section_ids: sectionIds } : undefined);
     for (const job of jobs) onAnalysis({ ...(state.analyses.get(job.section_id) || {}), ...job, progress: 0 });

@@ -11,7 +11,6 @@ function apply(theme) {
   const toggle = document.getElementById("theme-toggle");
   if (toggle) {
     toggle.setAttribute("aria-pressed", String(theme === "dark"));
-    toggle.textContent = theme === "dark" ? "Light mode" : "Dark mode";
   }
 }
 
