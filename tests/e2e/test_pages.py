@@ -223,3 +223,31 @@ def test_analysis_can_be_stopped(new_page, stack):
         for model in ("fake-primary", "fake-secondary"):
             stack.fake.configure(model, latency_s=0.0)
     assert not errors, errors
+
+
+def test_a_conflicting_change_is_explained_and_shown(new_page, stack):
+    page, errors = new_page()
+    sign_in(page, stack.url)
+    upload(page, "conflict.md", b"# Only\n\nThe refund queue had no owner for three weeks in March.\n")
+    analysed(page)
+    card = page.locator("#feedback-list li.fb").first
+    item_id = int(card.get_attribute("data-item-id"))
+
+    # Another tab (or colleague) rejects the item first.
+    other = requests.Session()
+    token = other.get(f"{stack.url}/api/auth/csrf", timeout=10).json()["csrf_token"]
+    token = other.post(f"{stack.url}/api/auth/login", json={"email": ADMIN[0], "password": ADMIN[1]},
+                       headers={"X-CSRFToken": token}, timeout=10).json()["csrf_token"]
+    document_id = page.url.rsplit("/", 1)[1].split("#")[0]
+    items = other.get(f"{stack.url}/api/documents/{document_id}/feedback", timeout=10).json()["items"]
+    version = next(i["version"] for i in items if i["id"] == item_id)
+    assert other.post(f"{stack.url}/api/feedback/{item_id}/decision", json={"decision": "reject", "version": version},
+                      headers={"X-CSRFToken": token}, timeout=10).status_code == 200
+
+    card.get_by_role("button", name="Accept").click()
+    expect(page.locator("#notices")).to_contain_text("Someone else changed this item first")
+    stale = page.locator(f'li.fb[data-item-id="{item_id}"]')
+    expect(stale).to_have_class(re.compile("status-rejected"))  # now shows their version
+    stale.get_by_role("button", name="Accept").click()
+    expect(stale).to_have_class(re.compile("status-accepted"))
+    assert all("409" in e for e in errors), errors

@@ -114,8 +114,13 @@ function select(index, { focusText = false } = {}) {
 }
 
 // ------------------------------------------------------------------ decisions and edits
+const inFlight = new Set(); // a double click or a held key sends one decision, not a stale second one
+
 async function decide(item, decision) {
+  if (inFlight.has(item.id)) return;
+  inFlight.add(item.id);
   const started = performance.now();
+  cardNode(item.id)?.setAttribute("aria-busy", "true");
   try {
     const updated = await api("POST", `/api/feedback/${item.id}/decision`, { decision, version: item.version });
     updateItem(updated);
@@ -125,6 +130,9 @@ async function decide(item, decision) {
   } catch (error) {
     if (error.code === "version_conflict" && error.details.current) updateItem(error.details.current);
     notifyError(error);
+  } finally {
+    inFlight.delete(item.id);
+    cardNode(item.id)?.removeAttribute("aria-busy");
   }
 }
 
