@@ -8,7 +8,9 @@ import { initExport } from "./export.js";
 import { card, editor } from "./feedback.js";
 import { statusLabel } from "./format.js";
 import { notify, notifyError } from "./notices.js";
+import { initCustomFeedback } from "./custom.js";
 import { measureAfterPaint } from "./perf.js";
+import { activeAnalyses, renderProgress } from "./progress.js";
 import { marksFor, navigatorEntry, renderSectionText } from "./sections.js";
 import { initShortcuts } from "./shortcuts.js";
 import { initStats } from "./stats.js";
@@ -22,12 +24,11 @@ const $ = (id) => document.getElementById(id);
 const nodes = {
   nav: $("section-list"), title: $("section-title"), text: $("section-text"), sectionState: $("section-state"),
   list: $("feedback-list"), empty: $("feedback-empty"), count: $("feedback-count"), filter: $("feedback-filter"),
-  status: $("doc-status"), risk: $("doc-risk"), progressBlock: $("analysis-progress-block"),
-  progress: $("analysis-progress"), progressLabel: $("analysis-progress-label"), live: $("live-state"),
-  addCustom: $("add-custom"), customForm: $("custom-form"), customQuote: $("custom-quote"), customError: $("custom-error"),
+  status: $("doc-status"), risk: $("doc-risk"), live: $("live-state"),
 };
+const progressNodes = { block: $("analysis-progress-block"), bar: $("analysis-progress"), label: $("analysis-progress-label"), stop: $("analysis-stop") };
 const state = {
-  sections: [], index: 0, items: new Map(), analyses: new Map(), filter: "all", focusedItem: null, selection: null, hidden: 0,
+  sections: [], index: 0, items: new Map(), analyses: new Map(), filter: "all", focusedItem: null, hidden: 0,
 };
 
 const currentSection = () => state.sections[state.index];
@@ -106,7 +107,7 @@ function select(index, { focusText = false } = {}) {
     button.setAttribute("aria-current", "true");
     button.scrollIntoView({ block: "nearest" });
   }
-  hideCustomForm();
+  custom.hide();
   renderSection();
   nodes.text.scrollTop = 0;
   if (focusText) nodes.text.focus();
@@ -216,70 +217,9 @@ nodes.filter.addEventListener("change", () => {
   renderCards();
 });
 
-// ------------------------------------------------------------------ custom feedback on selected text
-document.addEventListener("selectionchange", () => {
-  const selection = window.getSelection();
-  const inside = selection.rangeCount && !selection.isCollapsed && nodes.text.contains(selection.anchorNode)
-    && nodes.text.contains(selection.focusNode);
-  const text = inside ? selection.toString().trim() : "";
-  if (nodes.customForm.hidden) state.selection = text ? text.slice(0, 1000) : null;
-  nodes.addCustom.disabled = !state.selection;
-});
-
-function hideCustomForm() {
-  nodes.customForm.hidden = true;
-  state.selection = null;
-  nodes.addCustom.disabled = true;
-}
-
-nodes.addCustom.addEventListener("click", () => {
-  if (!state.selection) return;
-  tabs.select("tab-feedback");
-  nodes.customQuote.textContent = state.selection;
-  nodes.customForm.dataset.quote = state.selection;
-  setError(nodes.customError, null);
-  nodes.customForm.hidden = false;
-  $("custom-description").focus();
-});
-$("custom-cancel").addEventListener("click", () => {
-  nodes.customForm.reset();
-  hideCustomForm();
-});
-nodes.customForm.addEventListener("submit", async (event) => {
-  event.preventDefault();
-  const data = Object.fromEntries(new FormData(nodes.customForm).entries());
-  if (!data.description.trim()) return setError(nodes.customError, "Write the feedback text first.");
-  try {
-    const item = await api("POST", `/api/documents/${documentId}/feedback`,
-      { ...data, category: data.category || "Reviewer", section_id: currentSection().id, quote: nodes.customForm.dataset.quote });
-    state.items.set(item.id, item);
-    nodes.customForm.reset();
-    hideCustomForm();
-    renderSection();
-    refreshNavigatorEntry(item.section_id);
-    cardNode(item.id)?.focus();
-    stats.refreshSoon();
-  } catch (error) {
-    setError(nodes.customError, describeError(error));
-  }
-});
-
 // ------------------------------------------------------------------ analysis and live progress
-function renderProgress() {
-  const analyses = [...state.analyses.values()];
-  const active = analyses.filter((a) => ["queued", "running", "deferred"].includes(a.status));
-  if (!analyses.length) return;
-  const done = analyses.filter((a) => a.status === "completed").length;
-  const failed = analyses.filter((a) => a.status === "failed").length;
-  const work = analyses.reduce((sum, a) => sum + (["completed", "failed", "cancelled"].includes(a.status) ? 1 : a.status === "running" ? a.progress || 0 : 0), 0);
-  nodes.progressBlock.hidden = false;
-  nodes.progress.value = Math.round((work / analyses.length) * 100);
-  const waiting = active.filter((a) => a.status === "deferred").length;
-  nodes.progressLabel.textContent = active.length
-    ? `Analysing: ${done} of ${analyses.length} sections done${failed ? `, ${failed} failed` : ""}${waiting ? `, ${waiting} waiting for a free model` : ""}.`
-    : `Analysis finished: ${done} of ${analyses.length} sections analysed${failed ? `, ${failed} failed (analyse them again to retry)` : ""}.`;
-  nodes.progressBlock.dataset.state = active.length ? "running" : "done";
-  $("analysis-stop").hidden = !active.length;
+function showProgress() {
+  renderProgress([...state.analyses.values()], progressNodes);
 }
 
 function setDocumentStatus(status, riskScore) {
@@ -303,7 +243,7 @@ function onAnalysis(analysis) {
   state.analyses.set(analysis.section_id, analysis);
   refreshNavigatorEntry(analysis.section_id);
   if (analysis.section_id === currentSection()?.id) renderSection();
-  renderProgress();
+  showProgress();
   if (["completed", "failed"].includes(analysis.status)) reloadFeedbackSoon();
 }
 
@@ -323,7 +263,7 @@ async function analyse(sectionIds) {
 $("analyse-section").addEventListener("click", () => analyse([currentSection().id]));
 $("analyse-all").addEventListener("click", () => analyse(null));
 $("analysis-stop").addEventListener("click", async () => {
-  const active = [...state.analyses.values()].filter((a) => ["queued", "running", "deferred"].includes(a.status));
+  const active = activeAnalyses([...state.analyses.values()]);
   try {
     for (const analysis of active) onAnalysis(await api("POST", `/api/jobs/${analysis.id}/cancel`));
   } catch (error) {
@@ -339,7 +279,7 @@ function connectEvents() {
       setDocumentStatus(data.document.status, data.document.risk_score);
       renderNavigator();
       if (currentSection()) renderSection();
-      renderProgress();
+      showProgress();
       reloadFeedbackSoon(); // anything that finished while the stream was down
     },
     analysis: onAnalysis,
@@ -404,6 +344,17 @@ const tabs = initTabs(document.querySelector(".tabs"));
 const stats = initStats(documentId);
 const exporter = initExport(documentId);
 const chat = initChat({ documentId, currentSectionId: () => currentSection()?.id });
+const custom = initCustomFeedback({
+  documentId, textNode: nodes.text, currentSectionId: () => currentSection().id,
+  beforeOpen: () => tabs.select("tab-feedback"),
+  onCreated(item) {
+    state.items.set(item.id, item);
+    renderSection();
+    refreshNavigatorEntry(item.section_id);
+    cardNode(item.id)?.focus();
+    stats.refreshSoon();
+  },
+});
 document.querySelector(".tabs").addEventListener("tabchange", (event) => {
   if (event.detail === "tab-stats") stats.load();
 });
