@@ -105,10 +105,15 @@ def run(url: str, document_id: int, args) -> dict:
         cards = page.locator("#feedback-list li.fb").count()
         marks = page.locator("#section-text mark.quote").count()
 
+        # One key at a time, each after the previous section has painted, as a reviewer reads.
         for step in range(args.moves):
+            before = len(measures(page, "navigate"))
             page.keyboard.press("n" if step % 10 < 5 else "p")
+            page.wait_for_function("(c) => performance.getEntriesByName('navigate', 'measure').length > c", arg=before)
+        before = len(measures(page, "navigate"))
         page.locator("#section-list button").nth(20).click()
         expect(page.locator("#section-title")).to_have_text("Section 21")
+        page.wait_for_function("(c) => performance.getEntriesByName('navigate', 'measure').length > c", arg=before)
         navigate = measures(page, "navigate")
 
         done = 0
