@@ -2,8 +2,10 @@
 layout, the admin page and errors in plain words."""
 from __future__ import annotations
 
+import io
 import re
 
+import docx
 import pytest
 import requests
 from playwright.sync_api import expect
@@ -145,6 +147,9 @@ def test_review_page_at_768_px(new_page, stack):
         assert box and box["x"] >= 0 and box["x"] + box["width"] <= 768, (locator, box)
     page.locator("#feedback-list li.fb").first.get_by_role("button", name="Accept").click()
     expect(page.locator("#feedback-list li.fb").first).to_have_class(re.compile("status-accepted"))
+    page.get_by_role("button", name="Accept all pending here").click()
+    expect(page.locator("#feedback-list li.fb.status-pending")).to_have_count(0)
+    expect(page.locator("#feedback-count")).to_contain_text("0 pending")
     shot(page, "07-review-768")
     page.goto("/")
     assert page.evaluate("document.documentElement.scrollWidth") <= 768
@@ -163,11 +168,24 @@ def test_admin_page_and_plain_errors(new_page, stack):
     max_bytes = int(page.locator("#upload-form").get_attribute("data-max-bytes"))
     page.locator("#file-input").set_input_files({"name": "huge.txt", "mimeType": "text/plain", "buffer": b"a" * (max_bytes + 1)})
     expect(page.locator("#upload-error")).to_have_text(re.compile("the largest file accepted is 20.0 MB"))
+    page.get_by_text("Review against your team's guidelines too (optional)").click()
+    page.get_by_label("Guidelines document (.docx), chosen before the document").set_input_files(
+        {"name": "rules.txt", "mimeType": "text/plain", "buffer": b"Always name an owner."})
+    page.locator("#file-input").set_input_files({"name": "fine.md", "mimeType": "text/markdown", "buffer": b"# A\n\nText.\n"})
+    expect(page.locator("#upload-error")).to_have_text("The guidelines “rules.txt” must be a Word (.docx) file.")
+    page.get_by_label("Guidelines document (.docx), chosen before the document").set_input_files([])
     # Refused by the server (a text file calling itself .docx): its message is shown as it is.
     page.locator("#file-input").set_input_files({"name": "fake.docx", "mimeType": "application/octet-stream", "buffer": b"just text"})
     expect(page.locator("#upload-error")).to_have_text("The file is named .docx but its content is plain text.")
     shot(page, "09-upload-error")
-    # Drag and drop: a file dropped on the zone is uploaded like a picked one.
+    # Drag and drop: a file dropped on the zone is uploaded like a picked one, with the guidelines chosen.
+    guidelines = docx.Document()
+    guidelines.add_paragraph("Every action names an owner and a date.")
+    buffer = io.BytesIO()
+    guidelines.save(buffer)
+    page.get_by_label("Guidelines document (.docx), chosen before the document").set_input_files(
+        {"name": "team-rules.docx", "mimeType": "application/octet-stream", "buffer": buffer.getvalue()})
+    page.get_by_label("Review against").select_option("new_only")
     drop = page.evaluate_handle("""() => {
         const data = new DataTransfer();
         data.items.add(new File(["# Dropped\\n\\nA dropped file about a late refund.\\n"], "dropped.md", { type: "text/markdown" }));
@@ -178,6 +196,9 @@ def test_admin_page_and_plain_errors(new_page, stack):
     page.dispatch_event("#drop-zone", "drop", {"dataTransfer": drop})
     page.wait_for_url(re.compile(r"/documents/\d+$"))
     expect(page.locator("#section-title")).to_have_text("Dropped")
+    document_id = page.url.rsplit("/", 1)[1]
+    detail = page.evaluate("(id) => fetch(`/api/documents/${id}`).then((r) => r.json())", document_id)
+    assert detail["guidelines"] is True and detail["guidelines_mode"] == "new_only"
 
     page.get_by_role("link", name="Admin").click()
     expect(page.get_by_role("heading", name="Administration")).to_be_visible()
@@ -185,7 +206,7 @@ def test_admin_page_and_plain_errors(new_page, stack):
     expect(page.locator("#models-table")).to_contain_text("fake-primary")
     expect(page.locator("#queues-table tbody tr")).to_have_count(3)
     expect(page.locator("#workers-table tbody tr").first).to_be_visible()
-    expect(page.locator("#calls-table tbody tr").first).to_be_visible()
+    expect(page.locator("#calls-table tbody tr, #calls-empty:not([hidden])").first).to_be_visible()
     page.get_by_label("Email").fill("rita@example.com")
     page.get_by_label("Password (10+ characters)").fill("another long password")
     page.get_by_role("button", name="Add user").click()

@@ -41,6 +41,7 @@ function renderCalls(data) {
     el("td", {}, when(c.at)), el("td", {}, c.purpose), el("td", {}, c.model),
     el("td", {}, c.error_code ? `${c.outcome} (${c.error_code})` : c.outcome),
     el("td", {}, `${c.input_tokens} / ${c.output_tokens} (${c.cache_read_tokens})`), el("td", {}, `${c.latency_ms} ms`))));
+  document.getElementById("calls-empty").hidden = data.calls.length > 0;
 }
 
 function renderUsers(data) {

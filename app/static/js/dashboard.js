@@ -28,11 +28,23 @@ export function checkFile(file) {
   return null;
 }
 
+function checkGuidelines(file) {
+  if (!file) return null;
+  if (!file.name.toLowerCase().endsWith(".docx")) return `The guidelines “${file.name}” must be a Word (.docx) file.`;
+  if (file.size > maxBytes) return `The guidelines “${file.name}” are ${bytes(file.size)}; the largest file accepted is ${bytes(maxBytes)}.`;
+  return null;
+}
+
 async function send(file) {
-  setError(uploadError, checkFile(file));
+  const guidelines = document.getElementById("guidelines-input").files[0] || null;
+  setError(uploadError, checkFile(file) || checkGuidelines(guidelines));
   if (!uploadError.hidden) return;
   const data = new FormData();
   data.append("file", file);
+  if (guidelines) {
+    data.append("guidelines", guidelines);
+    data.append("guidelines_mode", document.getElementById("guidelines-mode").value);
+  }
   uploadStatus.hidden = false;
   uploadBar.value = 0;
   uploadLabel.textContent = `Uploading ${file.name}…`;

@@ -137,6 +137,23 @@ async function decide(item, decision) {
   }
 }
 
+// One request for every pending item of the section; each gets its own audit event on the server.
+$("accept-section").addEventListener("click", async () => {
+  const pending = itemsOf(currentSection().id).filter((i) => i.status === "pending");
+  if (!pending.length) return notify("Nothing is pending in this section.", "info", 4000);
+  try {
+    const { items } = await api("POST", `/api/documents/${documentId}/feedback/decisions`,
+      { decision: "accept", item_ids: pending.map((i) => i.id) });
+    for (const item of items) state.items.set(item.id, item);
+    renderSection();
+    refreshNavigatorEntry(currentSection().id);
+    stats.refreshSoon();
+    notify(`Accepted ${items.length} item${items.length === 1 ? "" : "s"}.`, "info", 4000);
+  } catch (error) {
+    notifyError(error);
+  }
+});
+
 function focusNextPending(after) {
   const cards = [...nodes.list.querySelectorAll("li.fb")];
   const index = cards.findIndex((c) => Number(c.dataset.itemId) === after.id);
