@@ -35,6 +35,7 @@ bench: $(VENV)/.installed-dev
 	$(PY) -m bench.analysis
 	$(PY) -m bench.chat
 	$(PY) -m bench.export
+	$(PY) -m bench.ui
 
 bundle:
 	mkdir -p dist

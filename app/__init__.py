@@ -19,7 +19,8 @@ def create_app(config: dict | None = None):
             raise ConfigError("APP_ENV=production but these settings are missing: SECRET_KEY")
         settings["SECRET_KEY"] = development_secret_key()
 
-    app = Flask(__name__, instance_path=str(_instance_dir()))
+    # Static files are served by app.web.assets under content-hashed names.
+    app = Flask(__name__, instance_path=str(_instance_dir()), static_folder=None)
     app.config.update(settings)
     app.config.update(
         WTF_CSRF_CHECK_DEFAULT=False,  # checked in one before_request hook, Bearer requests exempt
@@ -54,6 +55,10 @@ def create_app(config: dict | None = None):
     login_throttle.init_app(app)
     init_storage(app)
 
+    from .web.assets import init_assets
+
+    init_assets(app)
+
     from .llm.chain import build_chain
     from .llm.offline import register_task
     from .review.rules import offline_analysis
@@ -72,6 +77,7 @@ def create_app(config: dict | None = None):
     from .review.views import bp as review_bp
     from .health import bp as health_bp
     from .web.pages import bp as pages_bp
+    from .web.system import bp as system_bp
 
     app.register_blueprint(health_bp)
     app.register_blueprint(auth_bp)
@@ -82,6 +88,7 @@ def create_app(config: dict | None = None):
     app.register_blueprint(chat_bp)
     app.register_blueprint(exports_bp)
     app.register_blueprint(pages_bp)
+    app.register_blueprint(system_bp)
 
     from .errors import register_error_handlers
 

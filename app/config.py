@@ -169,6 +169,8 @@ def load_settings(environ=None) -> dict:
         "USER_STORAGE_QUOTA_BYTES": _int(env, "USER_STORAGE_QUOTA_MB", 1024, minimum=1) * 1024 * 1024,
         "MAX_JSON_BYTES": _int(env, "MAX_JSON_KB", 1024, minimum=16) * 1024,
         "MIN_CONFIDENCE": _float(env, "MIN_CONFIDENCE", 0.3),
+        # Where browsers fetch /static/… from: a CDN (e.g. CloudFront) in front of the app; empty: the app.
+        "STATIC_BASE_URL": _str(env, "STATIC_BASE_URL", "").rstrip("/"),
         "SCHEDULER_INTERVAL_SECONDS": _int(env, "SCHEDULER_INTERVAL_SECONDS", 60, minimum=1),
     }
 

@@ -10,6 +10,7 @@ from app.auth.access import owned_or_404
 from app.errors import APIError
 from app.extensions import db
 from app.models import Document, Section
+from app.review.stats import progress_by_document
 from app.security import rate_limit
 from app.storage import storage
 
@@ -75,7 +76,15 @@ def list_documents():
     query = select(Document).order_by(Document.created_at.desc(), Document.id.desc())
     if not (current_user.is_admin and request.args.get("scope") == "all"):
         query = query.where(Document.user_id == current_user.id)
-    return jsonify({"documents": [d.to_dict() for d in db.session.scalars(query.limit(500))]})
+    documents = list(db.session.scalars(query.limit(500)))
+    progress = progress_by_document(db.session, [d.id for d in documents])
+    return jsonify({"documents": [_with_progress(d, progress[d.id]) for d in documents]})
+
+
+def _with_progress(document: Document, progress: dict) -> dict:
+    data = document.to_dict()
+    times = [t for t in (progress.pop("last_activity"), document.updated_at) if t is not None]
+    return {**data, "progress": progress, "last_activity": max(times).isoformat() if times else None}
 
 
 @bp.get("/<int:document_id>")

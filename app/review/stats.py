@@ -97,3 +97,37 @@ def to_csv(stats: dict) -> str:
 
     walk("", stats)
     return out.getvalue()
+
+
+def progress_by_document(db: Session, document_ids: list[int]) -> dict[int, dict]:
+    """For the dashboard, per document: sections, how many of them are analysed, in progress or
+    failed (each section's newest analysis), and the time of the last change anyone made."""
+    from sqlalchemy import func
+
+    from app.models import ReviewEvent, Section
+
+    if not document_ids:
+        return {}
+    result = {i: {"sections": 0, "analysed": 0, "active": 0, "failed": 0, "last_activity": None} for i in document_ids}
+    for document_id, count in db.execute(select(Section.document_id, func.count()).where(
+            Section.document_id.in_(document_ids)).group_by(Section.document_id)):
+        result[document_id]["sections"] = count
+    newest = (select(func.max(Analysis.id).label("id")).where(Analysis.document_id.in_(document_ids))
+              .group_by(Analysis.section_id).subquery())
+    latest = {}
+    for document_id, status, updated in db.execute(select(Analysis.document_id, Analysis.status, Analysis.updated_at)
+                                                   .join(newest, Analysis.id == newest.c.id)):
+        row = result[document_id]
+        if status == "completed":
+            row["analysed"] += 1
+        elif status in ("queued", "running", "deferred"):
+            row["active"] += 1
+        elif status == "failed":
+            row["failed"] += 1
+        latest[document_id] = max(filter(None, (latest.get(document_id), updated)))
+    for document_id, at in db.execute(select(ReviewEvent.document_id, func.max(ReviewEvent.created_at))
+                                      .where(ReviewEvent.document_id.in_(document_ids)).group_by(ReviewEvent.document_id)):
+        latest[document_id] = max(filter(None, (latest.get(document_id), at)))
+    for document_id, at in latest.items():
+        result[document_id]["last_activity"] = at
+    return result

@@ -1,23 +1,60 @@
-"""Server-rendered pages. Thin: decide where a person belongs, then render."""
+"""Server-rendered pages. Thin: decide where a person belongs, then render. The data comes from the
+JSON API, fetched by the page's module; the template passes only ids and limits as data- attributes."""
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from functools import wraps
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.auth import service
+from app.auth.access import owned_or_404
 from app.auth.views import safe_next
+from app.documents.intake import ACCEPTED
 from app.extensions import db
+from app.models import Document
+from app.review.checklist import HAWKEYE
 
 bp = Blueprint("pages", __name__)
 
 
+def signed_in_page(view):
+    """Send a visitor who is not signed in to setup (no account yet) or sign-in, then back."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        if service.user_count(db.session) == 0:
+            return redirect(url_for("pages.setup"))
+        if not current_user.is_authenticated:
+            return redirect(url_for("pages.login", next=request.full_path.rstrip("?")))
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
 @bp.get("/")
+@signed_in_page
 def home():
-    if service.user_count(db.session) == 0:
-        return redirect(url_for("pages.setup"))
-    if not current_user.is_authenticated:
-        return redirect(url_for("pages.login"))
-    return render_template("home.html")
+    return render_template(
+        "dashboard.html", max_upload_bytes=current_app.config["MAX_UPLOAD_BYTES"],
+        accepted=",".join(sorted(f".{ext}" for ext in ACCEPTED)),
+    )
+
+
+@bp.get("/documents/<int:document_id>")
+@signed_in_page
+def review(document_id: int):
+    document = owned_or_404(Document, document_id)
+    hawkeye = {point.number: point.name for point in HAWKEYE}
+    return render_template("review.html", document=document, hawkeye=hawkeye)
+
+
+@bp.get("/admin")
+@signed_in_page
+def admin():
+    if not current_user.is_admin:
+        abort(403, "Only administrators can open the admin page.")
+    return render_template("admin.html")
 
 
 @bp.get("/login")
@@ -26,7 +63,7 @@ def login():
         return redirect(url_for("pages.setup"))
     if current_user.is_authenticated:
         return redirect(safe_next(request.args.get("next")))
-    return render_template("login.html")
+    return render_template("login.html", next=safe_next(request.args.get("next")))
 
 
 @bp.get("/setup")
@@ -34,3 +71,4 @@ def setup():
     if service.user_count(db.session) > 0:
         return redirect(url_for("pages.login"))
     return render_template("setup.html")
+

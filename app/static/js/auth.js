@@ -1,21 +1,24 @@
 // Sign-in, first-run setup and sign-out.
-import { api } from "./api.js";
+import { api, describeError } from "./api.js";
 
 function bindForm(form) {
   const errorBox = document.getElementById("form-error");
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     errorBox.hidden = true;
+    const button = form.querySelector("button[type=submit]");
+    button.disabled = true;
     const payload = Object.fromEntries(new FormData(form).entries());
-    const next = new URLSearchParams(window.location.search).get("next");
-    if (next) payload.next = next;
+    if (form.dataset.next) payload.next = form.dataset.next;
     try {
       const reply = await api("POST", form.dataset.endpoint, payload);
-      // The server only ever answers a path on this site (never another host).
+      // The server checks `next` and only ever answers a path on this site (never another host).
       window.location.assign(reply.redirect || "/");
     } catch (error) {
-      errorBox.textContent = error.message;
+      errorBox.textContent = error.code === "unauthenticated" || error.code === "invalid_credentials"
+        ? error.message : describeError(error);
       errorBox.hidden = false;
+      button.disabled = false;
     }
   });
 }
@@ -28,7 +31,10 @@ for (const id of ["login-form", "setup-form"]) {
 const logout = document.getElementById("logout");
 if (logout) {
   logout.addEventListener("click", async () => {
-    await api("POST", "/api/auth/logout");
-    window.location.assign("/login");
+    try {
+      await api("POST", "/api/auth/logout");
+    } finally {
+      window.location.assign("/login");
+    }
   });
 }

@@ -1,0 +1,93 @@
+// The admin page: model chain state, queues and workers, recent model calls, users. Refreshes itself.
+import { api, describeError } from "./api.js";
+import { clear, el, setError } from "./dom.js";
+import { when } from "./format.js";
+import { notifyError } from "./notices.js";
+
+const errorBox = document.getElementById("admin-error");
+const body = (id) => document.querySelector(`#${id} tbody`);
+const seconds = (s) => (s > 0 ? `${s.toFixed(1)} s` : "—");
+
+function renderModels(data) {
+  document.getElementById("models-provider").textContent = data.provider === "offline"
+    ? "Provider: offline rules reviewer (no model calls)." : `Provider: Bedrock, ${data.models.length} models in order.`;
+  clear(body("models-table")).append(...data.models.map((m) => {
+    const recent = m.last_5_minutes || {};
+    const cooling = m.disabled_remaining_s > 0 ? `disabled ${seconds(m.disabled_remaining_s)} (${m.disabled_reason || "error"})`
+      : m.cooldown_remaining_s > 0 ? `cooling ${seconds(m.cooldown_remaining_s)} (level ${m.escalation_level})` : "ready";
+    return el("tr", {},
+      el("td", {}, el("div", {}, m.label || m.id), el("div", { class: "small muted" }, m.id)),
+      el("td", {}, cooling),
+      el("td", {}, `${m.breaker}${m.breaker_failures ? ` (${m.breaker_failures} failures)` : ""}`),
+      el("td", {}, `${m.rpm_used ?? 0} of ${m.rpm ?? "?"}`),
+      el("td", {}, `${m.tpm_used ?? 0} of ${m.tpm ?? "?"}`),
+      el("td", {}, `${recent.calls || 0} calls, ${recent.throttles || 0} throttled, ${recent.errors || 0} errors`));
+  }));
+}
+
+function renderQueues(data) {
+  clear(body("queues-table")).append(...data.queues.map((q) => el("tr", {},
+    el("td", {}, q.name), el("td", {}, String(q.queued)), el("td", {}, String(q.running)),
+    el("td", {}, String(q.scheduled + q.deferred)), el("td", {}, String(q.failed)))));
+  clear(body("workers-table")).append(...data.workers.map((w) => el("tr", {},
+    el("td", {}, el("div", {}, w.name), el("div", { class: "small muted" }, `${w.hostname || ""} pid ${w.pid ?? "?"}`)),
+    el("td", {}, w.state), el("td", {}, w.queues.join(", ")), el("td", {}, w.current_job || "—"),
+    el("td", {}, `${w.successful_jobs} / ${w.failed_jobs}`), el("td", {}, when(w.last_heartbeat)))));
+  document.getElementById("workers-empty").hidden = data.workers.length > 0;
+}
+
+function renderCalls(data) {
+  clear(body("calls-table")).append(...data.calls.map((c) => el("tr", {},
+    el("td", {}, when(c.at)), el("td", {}, c.purpose), el("td", {}, c.model),
+    el("td", {}, c.error_code ? `${c.outcome} (${c.error_code})` : c.outcome),
+    el("td", {}, `${c.input_tokens} / ${c.output_tokens} (${c.cache_read_tokens})`), el("td", {}, `${c.latency_ms} ms`))));
+  document.getElementById("calls-empty").hidden = data.calls.length > 0;
+}
+
+function renderUsers(data) {
+  clear(body("users-table")).append(...data.users.map((u) => el("tr", {},
+    el("td", {}, u.email), el("td", {}, u.display_name || "—"), el("td", {}, u.role), el("td", {}, when(u.last_login_at)))));
+}
+
+async function refresh() {
+  try {
+    const [models, queues, calls, users] = await Promise.all([
+      api("GET", "/api/admin/models"), api("GET", "/api/admin/queues"),
+      api("GET", "/api/admin/model-calls?limit=25"), api("GET", "/api/admin/users"),
+    ]);
+    renderModels(models);
+    renderQueues(queues);
+    renderCalls(calls);
+    renderUsers(users);
+    setError(errorBox, null);
+    document.getElementById("admin-updated").textContent = `Updated ${new Date().toLocaleTimeString()}`;
+  } catch (error) {
+    setError(errorBox, describeError(error));
+  }
+}
+
+document.getElementById("models-reset").addEventListener("click", async () => {
+  if (!window.confirm("Clear every model's cooldown, breaker and counters?")) return;
+  try {
+    renderModels(await api("POST", "/api/admin/models/reset"));
+  } catch (error) {
+    notifyError(error);
+  }
+});
+
+const userForm = document.getElementById("user-form");
+userForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const userError = document.getElementById("user-error");
+  try {
+    await api("POST", "/api/admin/users", Object.fromEntries(new FormData(userForm).entries()));
+    userForm.reset();
+    setError(userError, null);
+    refresh();
+  } catch (error) {
+    setError(userError, describeError(error));
+  }
+});
+
+refresh();
+setInterval(() => { if (!document.hidden) refresh(); }, 5000);

@@ -1,0 +1,15 @@
+// Live document updates over server-sent events (same origin, so the session cookie goes along).
+// EventSource reconnects by itself; each reconnect starts with a fresh snapshot from the server.
+export function subscribe(documentId, handlers, onState) {
+  const source = new EventSource(`/api/documents/${documentId}/events`, { withCredentials: true });
+  for (const type of ["snapshot", "analysis", "document", "summary", "export"]) {
+    source.addEventListener(type, (event) => {
+      let data;
+      try { data = JSON.parse(event.data); } catch { return; }
+      if (handlers[type]) handlers[type](data);
+    });
+  }
+  source.addEventListener("open", () => onState("live"));
+  source.addEventListener("error", () => onState(source.readyState === EventSource.CLOSED ? "closed" : "reconnecting"));
+  return source;
+}
