@@ -233,8 +233,15 @@ def test_redis_flushed_mid_run_loses_nothing(bedrock_app, reviewer, worker_env, 
         rows = wait_for(bedrock_app, document["id"], timeout=150)
         assert {r.status for r in rows} == {"completed"}
         assert item_count(bedrock_app) == 20
-        with bedrock_app.app_context():
-            assert db.session.get(Document, document["id"]).status == "completed"
+        # The document's status is written just after the last analysis (its own transaction): wait for it.
+        deadline = time.monotonic() + 10
+        while True:
+            with bedrock_app.app_context():
+                status = db.session.get(Document, document["id"]).status
+            if status == "completed" or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        assert status == "completed"
     finally:
         scheduler.terminate()
         worker.terminate()
