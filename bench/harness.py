@@ -15,7 +15,7 @@ import requests
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-EMAIL, PASSWORD = "bench@example.com", "bench password 123"
+EMAIL, PASSWORD = "bench@example.com", "correct horse battery staple"
 
 
 @dataclass
