@@ -67,7 +67,7 @@ def main() -> None:
 
     import redis as redis_lib
 
-    from bench.harness import bench_environment, signed_in
+    from bench.harness import UNLIMITED, bench_environment, signed_in
     from tests.fakes.bedrock import FakeBedrock
     from tests.review.conftest import grounded_reply
     from tests.support.processes import BIN, Gunicorn, process_env
@@ -83,7 +83,7 @@ def main() -> None:
         redis_lib.Redis.from_url(redis_url).flushdb()
 
         def environment(caching: bool) -> dict:
-            return process_env(database_url, redis_url, storage, MODEL_PROVIDER="bedrock", BEDROCK_ENDPOINT_URL=fake.url,
+            return process_env(database_url, redis_url, storage, **UNLIMITED, MODEL_PROVIDER="bedrock", BEDROCK_ENDPOINT_URL=fake.url,
                                BEDROCK_MODEL_CHAIN=chain_json(caching), AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench")
 
         server = Gunicorn(environment(True), workers=4)

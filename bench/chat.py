@@ -86,7 +86,7 @@ def main() -> None:
     parser.add_argument("--ramp", type=float, default=1.0, help="seconds over which the streams start (0: the same instant)")
     args = parser.parse_args()
 
-    from bench.harness import bench_environment, signed_in
+    from bench.harness import UNLIMITED, bench_environment, signed_in
     from tests.documents.corpus import tables_in_reading_order
     from tests.support.processes import Gunicorn, process_env
 
@@ -94,9 +94,9 @@ def main() -> None:
     try:
         with bench_environment(redis_db=12) as env:
             chain = json.dumps([{"id": "chat-primary", "rpm": 100000, "tpm": 10**10}])
-            server = Gunicorn(process_env(env.database_url, env.redis_url, env.storage_dir, MODEL_PROVIDER="bedrock",
+            server = Gunicorn(process_env(env.database_url, env.redis_url, env.storage_dir, **UNLIMITED, MODEL_PROVIDER="bedrock",
                                           BEDROCK_ENDPOINT_URL=fake_url, BEDROCK_MODEL_CHAIN=chain, AWS_ACCESS_KEY_ID="bench",
-                                          AWS_SECRET_ACCESS_KEY="bench", CHAT_RATE_LIMIT="100000/minute",
+                                          AWS_SECRET_ACCESS_KEY="bench",
                                           MAX_CONCURRENT_REQUESTS="200"), workers=4)
             try:
                 server.wait_ready()

@@ -20,7 +20,7 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from bench.harness import EMAIL, PASSWORD, bench_environment  # noqa: E402
+from bench.harness import EMAIL, PASSWORD, UNLIMITED, bench_environment  # noqa: E402
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 WORDS = ("refund queue owner escalation customer ticket alarm payments team delay root cause action date metric "
@@ -147,7 +147,7 @@ def main() -> None:
 
     with bench_environment(redis_db=13) as env:
         document_id = seed(env.database_url, env.redis_url, args.sections, args.items)
-        web = Gunicorn(process_env(env.database_url, env.redis_url, env.storage_dir, LOG_LEVEL="WARNING"), workers=2)
+        web = Gunicorn(process_env(env.database_url, env.redis_url, env.storage_dir, **UNLIMITED, LOG_LEVEL="WARNING"), workers=2)
         try:
             web.wait_ready()
             result = run(web.url, document_id, args)

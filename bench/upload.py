@@ -27,11 +27,11 @@ def main() -> None:
     args = parser.parse_args()
 
     from bench.docgen import pages_docx
-    from bench.harness import bench_environment, signed_in
+    from bench.harness import UNLIMITED, bench_environment, signed_in
     from tests.support.processes import Gunicorn, process_env
 
     with bench_environment(redis_db=15) as env:
-        server = Gunicorn(process_env(env.database_url, env.redis_url, env.storage_dir), workers=4)
+        server = Gunicorn(process_env(env.database_url, env.redis_url, env.storage_dir, **UNLIMITED), workers=4)
         try:
             server.wait_ready()
             session, csrf = signed_in(server.url)
