@@ -51,7 +51,26 @@ def job_timeline(connection, latency: float) -> dict:
         overheads += [end - begin - latency for begin, end in spans]
         gaps += [b[0] - a[1] for a, b in zip(spans, spans[1:])]
     median = lambda xs: round(statistics.median(xs), 3) if xs else None  # noqa: E731
-    return {"job_overhead_s_median": median(overheads), "gap_between_jobs_s_median": median(gaps)}
+    spans = [span for worker in runs.values() for span in worker]
+    return {"job_overhead_s_median": median(overheads), "job_overhead_s_max": round(max(overheads), 3) if overheads else None,
+            "gap_between_jobs_s_median": median(gaps), "gap_between_jobs_s_max": round(max(gaps), 3) if gaps else None,
+            "jobs": len(spans), "jobs_per_worker": sorted(len(worker) for worker in runs.values()),
+            "first_start_to_last_end_s": round(max(e for _, e in spans) - min(b for b, _ in spans), 2) if spans else None}
+
+
+def wait_for_idle_workers(connection, processes: list) -> None:
+    """Until each of these worker processes has registered and waits for jobs (start-up includes the
+    app and its warm-up, which takes seconds on a loaded machine)."""
+    from rq import Worker
+
+    pids, timeout = {p.pid for p in processes}, 90
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready = {w.pid for w in Worker.all(connection=connection) if w.state == "idle"} & pids
+        if ready == pids:
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"{len(pids)} workers did not start within {timeout} s")
 
 
 def chain_json(caching: bool) -> str:
@@ -120,7 +139,7 @@ def main() -> None:
                                         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                        for _ in range(args.workers)]
             procs.extend(workers)
-            time.sleep(3)  # workers registered and listening
+            wait_for_idle_workers(jobs_redis, workers)
             document_id = new_document()
             started = time.perf_counter()
             session.post(f"{server.url}/api/documents/{document_id}/analyses", json={}, headers={"X-CSRFToken": csrf})
@@ -132,11 +151,11 @@ def main() -> None:
                     break
                 time.sleep(0.05)
             elapsed = time.perf_counter() - started
-            timeline = job_timeline(jobs_redis, args.latency)
             for worker in workers:
                 worker.terminate()
             for worker in workers:
                 worker.wait(timeout=30)
+            timeline = job_timeline(jobs_redis, args.latency)  # after the workers stop: every job has ended
             with psycopg.connect(database_url.replace("+psycopg", ""), autocommit=True) as conn:
                 row = conn.execute("SELECT sum(input_tokens), sum(cache_read_tokens), sum(cache_write_tokens), count(*) "
                                    "FROM model_calls WHERE document_id = %s", (document_id,)).fetchone()

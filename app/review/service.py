@@ -186,6 +186,8 @@ def run_analysis(db: Session, redis, chain, analysis_id: int, *, max_total_wait_
             dropped += lost
             model_ids.add(response.model_id)
             providers.add(response.provider)
+            if chunk_index + 1 == len(chunks):
+                break  # the last chunk: _complete checks for a cancel under the row lock and writes the rest
             db.refresh(analysis)
             if analysis.status == "cancelled":
                 return "cancelled"
@@ -197,7 +199,8 @@ def run_analysis(db: Session, redis, chain, analysis_id: int, *, max_total_wait_
 
 def _complete(db, redis, analysis, section, items, dropped, model_ids, providers, chunks) -> str:
     # Lock the row: a second run of the same analysis (after a re-enqueue) waits here, then replaces.
-    locked = db.scalars(select(Analysis).where(Analysis.id == analysis.id).with_for_update()).one()
+    locked = db.scalars(select(Analysis).where(Analysis.id == analysis.id).with_for_update()
+                        .execution_options(populate_existing=True)).one()  # a cancel made meanwhile is seen
     if locked.status == "cancelled":
         db.rollback()
         return "cancelled"
@@ -325,7 +328,7 @@ def _locked_document(db: Session, document_id: int) -> Document | None:
     """The document row, locked until commit. Jobs finishing together each derive the document's status
     from its analyses; taking the row lock *before* reading them makes the last writer one that saw
     every analysis committed before it, so a stale "processing" can never overwrite "completed"."""
-    return db.scalars(select(Document).where(Document.id == document_id).with_for_update()
+    return db.scalars(select(Document).where(Document.id == document_id).with_for_update(key_share=True)
                       .execution_options(populate_existing=True)).one_or_none()
 
 

@@ -13,7 +13,7 @@ from app.extensions import db
 from app.models import Analysis, Document, FeedbackItem
 from app.review.schema import RISKS, TYPES
 from tests.documents.corpus import headed_sections, save
-from tests.review.conftest import section_text_of, start_worker
+from tests.review.conftest import grounded_reply, section_text_of, start_worker
 
 pytestmark = pytest.mark.slow
 
@@ -366,3 +366,22 @@ def test_jobs_finishing_together_never_leave_a_stale_document_status(app, make_u
     b.join(10)
     with app.app_context():
         assert db.session.get(Document, document["id"]).status == "completed"
+
+
+def test_a_cancel_made_while_the_model_answers_is_honoured(bedrock_app, reviewer, fake):
+    """The reviewer stops the analysis while the model is still answering: nothing is stored."""
+    from app.review import service
+
+    document = upload(reviewer, headed_sections(1, lambda i: "The seller shipped late and the refund took weeks."))
+    job = analyse(reviewer, document["id"]).get_json()["jobs"][0]
+
+    def cancel_then_answer(model_id, body):
+        assert reviewer.post(f"/api/jobs/{job['id']}/cancel", headers={"X-CSRFToken": reviewer.csrf}).status_code == 200
+        return grounded_reply(model_id, body)
+
+    fake.responder = cancel_then_answer
+    with bedrock_app.app_context():
+        outcome = service.run_analysis(db.session, bedrock_app.extensions["redis"], bedrock_app.extensions["model_chain"], job["id"])
+        assert outcome == "cancelled"
+        assert db.session.get(Analysis, job["id"]).status == "cancelled"
+    assert item_count(bedrock_app) == 0
