@@ -36,9 +36,12 @@ bench: $(VENV)/.installed-dev
 	$(PY) -m bench.chat
 	$(PY) -m bench.export
 
+## The Elastic Beanstalk source bundle: the committed tree at HEAD (eb deploy --staged, or upload it).
+BUNDLE ?= dist/ai-prism.zip
 bundle:
-	mkdir -p dist
-	git archive --format=zip -o dist/ai-prism.zip HEAD
+	mkdir -p $(dir $(BUNDLE))
+	git archive --format=zip -o $(BUNDLE) HEAD
+	@ls -l $(BUNDLE)
 
 clean:
 	rm -rf $(VENV) dist .pytest_cache
