@@ -68,6 +68,19 @@ def _list(env, name):
     return [part.strip() for part in raw.split(",") if part.strip()]
 
 
+def _networks(env, name, default):
+    """A comma-separated list of CIDR blocks, each checked here so a typo fails at start."""
+    import ipaddress
+
+    items = [part.strip() for part in _str(env, name, default).split(",") if part.strip()]
+    for item in items:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError as exc:
+            raise ConfigError(f"{name} must be a comma-separated list of CIDR blocks, got {item!r}") from exc
+    return items
+
+
 def _aws_credentials_present(env) -> bool:
     """True when boto3 would find credentials without a network call we can avoid."""
     if env.get("AWS_ACCESS_KEY_ID") and env.get("AWS_SECRET_ACCESS_KEY"):
@@ -165,6 +178,8 @@ def load_settings(environ=None) -> dict:
         "CHAT_RATE_LIMIT": _str(env, "CHAT_RATE_LIMIT", "30/minute"),
         "MIN_CONFIDENCE": _float(env, "MIN_CONFIDENCE", 0.3),
         "SCHEDULER_INTERVAL_SECONDS": _int(env, "SCHEDULER_INTERVAL_SECONDS", 60, minimum=1),
+        "METRICS_ALLOWED_NETWORKS": _networks(env, "METRICS_ALLOWED_NETWORKS", "127.0.0.1/32,::1/128"),
+        "METRICS_EMF": _bool(env, "METRICS_EMF", False),
     }
 
 

@@ -3,12 +3,14 @@ shutdown on SIGTERM (the running job finishes before the worker exits)."""
 from __future__ import annotations
 
 import logging
+import time
 
 from flask import Flask
 from rq import Worker
 
 from app.jobs import SERIALIZER, queue
 from app.logs import current_job_id
+from app.metrics import observe_job, use_per_worker_files
 
 log = logging.getLogger(__name__)
 
@@ -23,10 +25,14 @@ class AppWorker(Worker):
         # shared with it, so drop them (without closing the parent's sockets) and open fresh ones.
         self.flask_app.extensions["database"].dispose(close=False)
         token = current_job_id.set(job.id)
+        started, succeeded = time.perf_counter(), False
         try:
             with self.flask_app.app_context():
-                return super().perform_job(job, queue, execution)
+                succeeded = super().perform_job(job, queue, execution)
+                return succeeded
         finally:
+            observe_job((job.func_name or "unknown").rsplit(".", 1)[-1], "completed" if succeeded else "failed",
+                        time.perf_counter() - started)
             # The horse exits right after this job: model-call records must be written first.
             chain = self.flask_app.extensions.get("model_chain")
             if chain is not None and chain.recorder is not None:
@@ -38,6 +44,8 @@ def build_worker(app: Flask, queue_names: list[str]) -> AppWorker:
     # Import the job functions (and everything they use) once, in the parent: every forked work
     # horse then starts with them loaded instead of importing them again for each job.
     import workers.tasks  # noqa: F401
+
+    use_per_worker_files()
 
     connection = app.extensions["redis"]
     worker = AppWorker(
