@@ -58,6 +58,29 @@ def build_worker(app: Flask, queue_names: list[str]) -> AppWorker:
 
 
 def run_worker(app: Flask, queue_names: list[str], burst: bool = False) -> bool:
-    worker = build_worker(app, queue_names)
-    log.info("worker starting", extra={"queues": queue_names, "burst": burst})
-    return worker.work(burst=burst, logging_level=app.config["LOG_LEVEL"], with_scheduler=True)
+    """Work until stopped. RQ's worker exits when Redis goes away (a restart, a failover); this one
+    waits for Redis and starts working again, so a Redis blip needs no process restart. Jobs that
+    were queued or running then are found by the reconciler from the database."""
+    import signal
+
+    from redis.exceptions import ConnectionError as RedisConnectionError, TimeoutError as RedisTimeoutError
+
+    delay = 1.0
+    while True:
+        worker = build_worker(app, queue_names)
+        log.info("worker starting", extra={"queues": queue_names, "burst": burst})
+        started = time.monotonic()
+        try:
+            return worker.work(burst=burst, logging_level=app.config["LOG_LEVEL"], with_scheduler=True)
+        except (RedisConnectionError, RedisTimeoutError) as exc:
+            if burst:
+                raise
+            if time.monotonic() - started > 60:
+                delay = 1.0  # it had been working: this is a new outage
+            log.warning("redis unavailable; worker starting again", extra={"retry_in_s": delay, "error": str(exc)[:200]})
+            # RQ's handlers belong to the worker that just ended: until the next one starts, a
+            # SIGTERM simply stops the process.
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            time.sleep(delay)
+            delay = min(30.0, delay * 2)
