@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP_FLAGS ?= --disable-pip-version-check -q
 
-.PHONY: run test bench bundle clean venv
+.PHONY: run test bench bundle clean venv loadtest chaos
 
 $(VENV)/.installed-run: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,14 @@ bench: $(VENV)/.installed-dev
 	$(PY) -m bench.analysis
 	$(PY) -m bench.chat
 	$(PY) -m bench.export
+
+## 200 reviewers for 2 minutes on loopback (locust), then throughput against a bare Flask hello; prints JSON.
+loadtest: $(VENV)/.installed-dev
+	timeout 900 $(PY) -m bench.loadtest $(LOADTEST_ARGS)
+
+## Faults one at a time (worker killed, Redis restarted, database down 30 s, S3 errors, throttling storm); prints JSON.
+chaos: $(VENV)/.installed-dev
+	timeout 900 $(PY) -m bench.chaos $(CHAOS_ARGS)
 
 ## The Elastic Beanstalk source bundle: the committed tree at HEAD (eb deploy --staged, or upload it).
 BUNDLE ?= dist/ai-prism.zip
