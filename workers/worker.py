@@ -67,10 +67,10 @@ def run_worker(app: Flask, queue_names: list[str], burst: bool = False) -> bool:
 
     delay = 1.0
     while True:
-        worker = build_worker(app, queue_names)
-        log.info("worker starting", extra={"queues": queue_names, "burst": burst})
         started = time.monotonic()
         try:
+            worker = build_worker(app, queue_names)  # registering asks Redis too
+            log.info("worker starting", extra={"queues": queue_names, "burst": burst})
             return worker.work(burst=burst, logging_level=app.config["LOG_LEVEL"], with_scheduler=True)
         except (RedisConnectionError, RedisTimeoutError) as exc:
             if burst:

@@ -36,7 +36,7 @@ def test_worker_survives_redis_going_away_and_coming_back(database_url, redis_ur
         Queue("maintenance", connection=connection, serializer=SERIALIZER).enqueue("time.sleep", args=(4,), job_id="long-job")
         time.sleep(1.5)
         proxy.cut()
-        time.sleep(3)
+        time.sleep(8)  # longer than the first back-off steps: starting again fails a few times
         assert worker.poll() is None, (tmp_path / "worker.log").read_text()[-2000:]
         proxy.restore()
         queue = Queue("maintenance", connection=connection, serializer=SERIALIZER)
