@@ -191,7 +191,12 @@ def main() -> None:
         # Throughput: status polls and /health/ready on the app; a bare Flask hello under the same config.
         with psycopg.connect(bench.database_url.replace("+psycopg", ""), autocommit=True) as conn:
             job_id = conn.execute("SELECT min(id) FROM analyses").fetchone()[0]
-        poll_env = {**locust_env, "LOADTEST_EMAIL_PATTERN": ADMIN, "LOADTEST_USERS": "1", "LOADTEST_JOB_PATH": f"/api/jobs/{job_id}"}
+        admin = requests.Session()
+        token = admin.get(f"{host}/api/auth/csrf", timeout=10).json()["csrf_token"]
+        admin.post(f"{host}/api/auth/login", json={"email": ADMIN, "password": PASSWORD}, headers={"X-CSRFToken": token},
+                   timeout=30).raise_for_status()
+        cookie = "; ".join(f"{c.name}={c.value}" for c in admin.cookies)
+        poll_env = {**locust_env, "LOADTEST_COOKIE": cookie, "LOADTEST_JOB_PATH": f"/api/jobs/{job_id}"}
         n, secs = args.throughput_users, args.throughput_s
         poll = summarise(run_locust(host, "StatusPoller", n, n, secs, out, poll_env), secs)["throughput: status poll"]
         ready = summarise(run_locust(host, "ReadinessProbe", n, n, secs, out, locust_env), secs)["throughput: /health/ready"]
