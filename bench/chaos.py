@@ -262,10 +262,13 @@ def main() -> None:
         os.killpg(victim.pid, signal.SIGKILL)
         found, settled_after = wait_settled(direct_db, document_id, 150)
         with psycopg.connect(direct_db, autocommit=True) as conn:
-            lost_job = conn.execute("SELECT status FROM analyses WHERE rq_job_id = %s", (in_flight or "",)).fetchone()
+            # By the first job id: the reconciler gives a re-enqueued analysis a new one.
+            lost_job = conn.execute("SELECT status, rq_job_id FROM analyses WHERE 'analysis-' || id = %s OR rq_job_id = %s",
+                                    (in_flight or "", in_flight or "")).fetchone()
         results["kill_worker"] = {
             "expected": "the analysis the killed worker was running, and every other one, completes; the other worker carries on",
             "job_in_flight_on_killed_worker": in_flight, "work_horses_killed": len(horses), "that_analysis_status": lost_job[0] if lost_job else None,
+            "that_analysis_job_now": lost_job[1] if lost_job else None,
             "statuses": found, "all_completed_after_s": settled_after,
             "others_alive": {k: v for k, v in product.alive().items() if k != "worker-1"},
             "passed": in_flight is not None and len(horses) >= 1 and found == {"completed": 6} and all(v for k, v in product.alive().items() if k != "worker-1"),
