@@ -68,6 +68,7 @@ def run_worker(app: Flask, queue_names: list[str], burst: bool = False) -> bool:
     delay = 1.0
     while True:
         started = time.monotonic()
+        worker = None
         try:
             worker = build_worker(app, queue_names)  # registering asks Redis too
             log.info("worker starting", extra={"queues": queue_names, "burst": burst})
@@ -75,6 +76,11 @@ def run_worker(app: Flask, queue_names: list[str], burst: bool = False) -> bool:
         except (RedisConnectionError, RedisTimeoutError) as exc:
             if burst:
                 raise
+            if worker is not None and getattr(worker, "_shutdown_requested_date", None):
+                # Asked to stop (SIGTERM, Ctrl-C) and Redis went too, as when `make run` stops
+                # everything at once: stop, do not wait for Redis.
+                log.info("worker stopped; redis was unavailable during shutdown")
+                return False
             if time.monotonic() - started > 60:
                 delay = 1.0  # it had been working: this is a new outage
             log.warning("redis unavailable; worker starting again", extra={"retry_in_s": delay, "error": str(exc)[:200]})

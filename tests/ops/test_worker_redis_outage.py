@@ -52,3 +52,24 @@ def test_worker_survives_redis_going_away_and_coming_back(database_url, redis_ur
         worker.wait(timeout=30)
         log.close()
         proxy.cut()
+
+
+def test_worker_asked_to_stop_while_redis_goes_away_stops(database_url, redis_url, tmp_path):
+    """Ctrl-C on `make run` stops Redis and the worker together: the worker exits, it does not wait."""
+    import signal
+    from urllib.parse import urlparse
+
+    parsed = urlparse(redis_url)
+    proxy = TCPProxy(parsed.hostname, parsed.port).start()
+    env = process_env(database_url, f"redis://127.0.0.1:{proxy.port}{parsed.path}", str(tmp_path / "storage"))
+    worker = subprocess.Popen([str(BIN / "flask"), "--app", "application", "worker", "--queues", "maintenance"],
+                              cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    try:
+        time.sleep(3)
+        proxy.cut()
+        worker.send_signal(signal.SIGINT)
+        worker.wait(timeout=20)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+        proxy.cut()
