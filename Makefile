@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP_FLAGS ?= --disable-pip-version-check -q
 
-.PHONY: run test bench bundle clean venv
+.PHONY: run test bench bundle clean venv loadtest chaos
 
 $(VENV)/.installed-run: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -37,9 +37,20 @@ bench: $(VENV)/.installed-dev
 	$(PY) -m bench.export
 	$(PY) -m bench.ui
 
+## 200 reviewers for 2 minutes on loopback (locust), then throughput against a bare Flask hello; prints JSON.
+loadtest: $(VENV)/.installed-dev
+	timeout 900 $(PY) -m bench.loadtest $(LOADTEST_ARGS)
+
+## Faults one at a time (worker killed, Redis restarted, database down 30 s, S3 errors, throttling storm); prints JSON.
+chaos: $(VENV)/.installed-dev
+	timeout 900 $(PY) -m bench.chaos $(CHAOS_ARGS)
+
+## The Elastic Beanstalk source bundle: the committed tree at HEAD (eb deploy --staged, or upload it).
+BUNDLE ?= dist/ai-prism.zip
 bundle:
-	mkdir -p dist
-	git archive --format=zip -o dist/ai-prism.zip HEAD
+	mkdir -p $(dir $(BUNDLE))
+	git archive --format=zip -o $(BUNDLE) HEAD
+	@ls -l $(BUNDLE)
 
 clean:
 	rm -rf $(VENV) dist .pytest_cache

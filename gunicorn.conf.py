@@ -21,6 +21,33 @@ loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 proc_name = "ai-prism-web"
 
+# Prometheus multiprocess mode: every worker writes its metric values to files in one folder and
+# /metrics adds them up. PROMETHEUS_MULTIPROC_DIR is set on Elastic Beanstalk (shared with the RQ
+# worker on the instance, so one scrape sees both); otherwise each gunicorn master makes its own
+# fresh folder and removes it on exit. It must be in the environment before a worker imports the app.
+_OWN_METRICS_DIR = None
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    import tempfile
+
+    _OWN_METRICS_DIR = tempfile.mkdtemp(prefix="ai-prism-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = _OWN_METRICS_DIR
+os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
+
+
+def child_exit(server, worker):
+    """A worker is gone: drop its live-gauge files so they stop counting (counters and histograms
+    of dead workers are kept, as multiprocess mode intends)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    if _OWN_METRICS_DIR:
+        import shutil
+
+        shutil.rmtree(_OWN_METRICS_DIR, ignore_errors=True)
+
 
 class JsonAccessLogger(Logger):
     """Access log lines as one JSON object each, carrying the request id."""

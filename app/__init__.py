@@ -38,6 +38,10 @@ def create_app(config: dict | None = None):
     configure_logging(app.config["LOG_LEVEL"])
     init_request_ids(app)
 
+    from .metrics import init_metrics
+
+    init_metrics(app)  # first, so its timer starts before any other hook can answer
+
     from .auth.loading import init_auth
     from .auth.throttle import login_throttle
     from .extensions import db, redis_clients

@@ -68,6 +68,19 @@ def _list(env, name):
     return [part.strip() for part in raw.split(",") if part.strip()]
 
 
+def _networks(env, name, default):
+    """A comma-separated list of CIDR blocks, each checked here so a typo fails at start."""
+    import ipaddress
+
+    items = [part.strip() for part in _str(env, name, default).split(",") if part.strip()]
+    for item in items:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError as exc:
+            raise ConfigError(f"{name} must be a comma-separated list of CIDR blocks, got {item!r}") from exc
+    return items
+
+
 def _aws_credentials_present(env) -> bool:
     """True when boto3 would find credentials without a network call we can avoid."""
     if env.get("AWS_ACCESS_KEY_ID") and env.get("AWS_SECRET_ACCESS_KEY"):
@@ -172,6 +185,8 @@ def load_settings(environ=None) -> dict:
         # Where browsers fetch /static/… from: a CDN (e.g. CloudFront) in front of the app; empty: the app.
         "STATIC_BASE_URL": _str(env, "STATIC_BASE_URL", "").rstrip("/"),
         "SCHEDULER_INTERVAL_SECONDS": _int(env, "SCHEDULER_INTERVAL_SECONDS", 60, minimum=1),
+        "METRICS_ALLOWED_NETWORKS": _networks(env, "METRICS_ALLOWED_NETWORKS", "127.0.0.1/32,::1/128"),
+        "METRICS_EMF": _bool(env, "METRICS_EMF", False),
     }
 
 

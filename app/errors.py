@@ -92,5 +92,20 @@ def register_error_handlers(app: Flask) -> None:
                 503, "service_unavailable", "The database is unavailable. Try again shortly.",
                 headers={"Retry-After": "5"},
             )
+        if _storage_unavailable(original):
+            log.warning("storage unavailable: %s", type(original).__name__)
+            return error_response(
+                503, "service_unavailable", "File storage is unavailable. Try again shortly.",
+                headers={"Retry-After": "5"},
+            )
         log.exception("unhandled error")
         return error_response(500, "internal_error", "Something went wrong on our side; it has been logged.")
+
+
+def _storage_unavailable(exc: Exception) -> bool:
+    """S3 could not be reached, timed out, or answered 5xx (`make chaos` showed these as 500s)."""
+    from botocore.exceptions import ClientError, ConnectionError as BotoConnectionError, HTTPClientError
+
+    if isinstance(exc, (BotoConnectionError, HTTPClientError)):
+        return True
+    return isinstance(exc, ClientError) and exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500

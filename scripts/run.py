@@ -58,6 +58,15 @@ def main() -> int:
     development_secret_key()  # made once, before several processes race to make it
     env.setdefault("PORT", "8000")
     env.setdefault("HOST", "127.0.0.1")
+    if not env.get("PROMETHEUS_MULTIPROC_DIR"):
+        # One metrics folder for web, worker and scheduler, so /metrics shows job metrics too;
+        # emptied at each start (counters begin again at zero with the processes).
+        import shutil
+
+        metrics_dir = INSTANCE_DIR / "metrics"
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+        metrics_dir.mkdir(parents=True)
+        env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     settings = load_settings(env)
     valkey = None
     if settings["EMBEDDED_REDIS"]:

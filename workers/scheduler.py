@@ -45,6 +45,15 @@ def tick(app: Flask, periodics: list[Periodic], now: float | None = None) -> lis
     return [enqueue(p.kind, job_id=p.job_id(now), connection=connection).id for p in periodics]
 
 
+def emit_queue_depths(connection) -> None:
+    """Queue depths as CloudWatch EMF lines (METRICS_EMF): what the queue-length alarm watches."""
+    from app.jobs import queue_depths
+    from app.metrics import emf
+
+    for name, depth in queue_depths(connection).items():
+        emf("QueueDepth", depth, Queue=name)
+
+
 def run_scheduler(app: Flask, stop: threading.Event | None = None) -> None:
     stop = stop or threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -56,6 +65,7 @@ def run_scheduler(app: Flask, stop: threading.Event | None = None) -> None:
     while not stop.is_set():
         try:
             tick(app, periodics)
+            emit_queue_depths(connection)
             connection.set(HEARTBEAT_KEY.format(name=name), int(time.time()), ex=max(120, 3 * 60))
         except Exception:  # Redis may be away for a while; keep trying rather than exit
             log.exception("scheduler tick failed")

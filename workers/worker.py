@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import gc
 import logging
+import time
 
 from flask import Flask
 from rq import Worker
 
 from app.jobs import SERIALIZER, queue
 from app.logs import current_job_id
+from app.metrics import observe_job, use_per_worker_files
 
 log = logging.getLogger(__name__)
 
@@ -24,10 +26,14 @@ class AppWorker(Worker):
         # shared with it, so drop them (without closing the parent's sockets) and open fresh ones.
         self.flask_app.extensions["database"].dispose(close=False)
         token = current_job_id.set(job.id)
+        started, succeeded = time.perf_counter(), False
         try:
             with self.flask_app.app_context():
-                return super().perform_job(job, queue, execution)
+                succeeded = super().perform_job(job, queue, execution)
+                return succeeded
         finally:
+            observe_job((job.func_name or "unknown").rsplit(".", 1)[-1], "completed" if succeeded else "failed",
+                        time.perf_counter() - started)
             # The horse exits right after this job: model-call records must be written first.
             chain = self.flask_app.extensions.get("model_chain")
             if chain is not None and chain.recorder is not None:
@@ -60,6 +66,7 @@ def build_worker(app: Flask, queue_names: list[str]) -> AppWorker:
     # horse then starts with them loaded instead of importing them again for each job.
     import workers.tasks  # noqa: F401
 
+    use_per_worker_files()
     warm_up(app)
 
     connection = app.extensions["redis"]
@@ -73,6 +80,35 @@ def build_worker(app: Flask, queue_names: list[str]) -> AppWorker:
 
 
 def run_worker(app: Flask, queue_names: list[str], burst: bool = False) -> bool:
-    worker = build_worker(app, queue_names)
-    log.info("worker starting", extra={"queues": queue_names, "burst": burst})
-    return worker.work(burst=burst, logging_level=app.config["LOG_LEVEL"], with_scheduler=True)
+    """Work until stopped. RQ's worker exits when Redis goes away (a restart, a failover); this one
+    waits for Redis and starts working again, so a Redis blip needs no process restart. Jobs that
+    were queued or running then are found by the reconciler from the database."""
+    import signal
+
+    from redis.exceptions import ConnectionError as RedisConnectionError, TimeoutError as RedisTimeoutError
+
+    delay = 1.0
+    while True:
+        started = time.monotonic()
+        worker = None
+        try:
+            worker = build_worker(app, queue_names)  # registering asks Redis too
+            log.info("worker starting", extra={"queues": queue_names, "burst": burst})
+            return worker.work(burst=burst, logging_level=app.config["LOG_LEVEL"], with_scheduler=True)
+        except (RedisConnectionError, RedisTimeoutError) as exc:
+            if burst:
+                raise
+            if worker is not None and getattr(worker, "_shutdown_requested_date", None):
+                # Asked to stop (SIGTERM, Ctrl-C) and Redis went too, as when `make run` stops
+                # everything at once: stop, do not wait for Redis.
+                log.info("worker stopped; redis was unavailable during shutdown")
+                return False
+            if time.monotonic() - started > 60:
+                delay = 1.0  # it had been working: this is a new outage
+            log.warning("redis unavailable; worker starting again", extra={"retry_in_s": delay, "error": str(exc)[:200]})
+            # RQ's handlers belong to the worker that just ended: until the next one starts, a
+            # SIGTERM simply stops the process.
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            time.sleep(delay)
+            delay = min(30.0, delay * 2)

@@ -13,6 +13,8 @@ import random
 import time
 from collections.abc import Iterator
 
+from app.metrics import observe_fallback, observe_model_call
+
 from .errors import INVALID, CapacityExhausted, ModelCallError, StreamInterrupted
 from .records import CallRecorder
 from .state import ChainState, Decision
@@ -55,7 +57,8 @@ class ModelChain:
             actual = usage["input_tokens"] + usage["output_tokens"] + usage["cache_write_tokens"]
         elif outcome != "success":
             actual = 0  # a refused call used no tokens
-        self.state.report(spec, decision, outcome, actual)
+        cooldown_s = self.state.report(spec, decision, outcome, actual)
+        observe_model_call(spec.id, context.get("purpose", "other"), outcome, latency_ms, usage, cooldown_s)
         if self.recorder is not None:
             try:
                 self.recorder.record(provider=getattr(self.provider, "name", "bedrock"), model_id=spec.id, outcome=outcome,
@@ -73,8 +76,10 @@ class ModelChain:
         overhead = [0.0]
         failed: set[str] = set()
         last_error: ModelCallError | None = None
+        first_model = None
         for attempt in range(1, self._max_attempts() + 1):
             spec, decision = self._acquire(request, deadline, overhead, failed)
+            first_model = first_model or spec.id
             if spec.id in failed:  # back to a model that failed this request: pause, jittered
                 time.sleep(random.uniform(0.02, 0.1) * attempt)
             started = time.monotonic()
@@ -91,6 +96,8 @@ class ModelChain:
                 continue
             usage = {k: getattr(response, k) for k in ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")}
             self._report(spec, decision, "success", attempt, response.latency_ms, context, overhead, usage=usage)
+            if spec.id != first_model:
+                observe_fallback(first_model, spec.id)
             response.attempts = attempt
             response.overhead_ms = overhead[0] * 1000
             return response
@@ -104,8 +111,10 @@ class ModelChain:
         overhead = [0.0]
         last_error: ModelCallError | None = None
         failed: set[str] = set()
+        first_model = None
         for attempt in range(1, self._max_attempts() + 1):
             spec, decision = self._acquire(request, deadline, overhead, failed)
+            first_model = first_model or spec.id
             started = time.monotonic()
             sent: list[str] = []
             try:
@@ -113,6 +122,8 @@ class ModelChain:
                     if isinstance(item, ModelResponse):
                         usage = {k: getattr(item, k) for k in ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")}
                         self._report(spec, decision, "success", attempt, item.latency_ms, context, overhead, usage=usage)
+                        if spec.id != first_model:
+                            observe_fallback(first_model, spec.id)
                         item.attempts, item.overhead_ms = attempt, overhead[0] * 1000
                         yield item
                         return

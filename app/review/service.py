@@ -380,6 +380,20 @@ def summarise(db: Session, redis, document_id: int) -> dict | None:
 
 
 # ------------------------------------------------------------------------------ crash safety
+def _taken_but_never_started(job_id: str | None, redis) -> bool:
+    """RQ says a worker took the job, yet the analysis never became running: the work horse died
+    before its first step (found by `make chaos` killing a worker just as it took a job); RQ itself
+    would notice only after the job timeout."""
+    from rq.job import Job, JobStatus
+
+    from app.jobs import SERIALIZER
+
+    try:
+        return Job.fetch(job_id, connection=redis, serializer=SERIALIZER).get_status() == JobStatus.STARTED
+    except Exception:  # gone meanwhile, or unreadable: the other checks decide
+        return False
+
+
 def reconcile(db: Session, redis, now: datetime | None = None) -> list[int]:
     """Re-enqueue analyses a crash or a Redis flush left behind; returns their ids."""
     now = now or utcnow()
@@ -392,7 +406,8 @@ def reconcile(db: Session, redis, now: datetime | None = None) -> list[int]:
             due = analysis.deferred_until or analysis.updated_at
             stuck = (now - due).total_seconds() > 30 and not job_exists(analysis.rq_job_id, redis)
         else:
-            stuck = age > 30 and not job_exists(analysis.rq_job_id, redis)
+            stuck = age > 30 and (not job_exists(analysis.rq_job_id, redis)
+                                  or (age > LEASE_S + 5 and _taken_but_never_started(analysis.rq_job_id, redis)))
         if not stuck:
             continue
         if analysis.attempts >= MAX_ATTEMPTS:

@@ -1,0 +1,266 @@
+"""Prometheus metrics: HTTP requests by route, queue depth, jobs, and model calls per model.
+
+Under gunicorn (several worker processes) and RQ (a forked work horse per job), prometheus-client's
+multiprocess mode is used: each process writes its values to files under PROMETHEUS_MULTIPROC_DIR
+and /metrics adds them up (gunicorn.conf.py prepares the folder and marks dead workers). Without
+that setting the values live in this process alone, which is right for one process (tests, CLI).
+
+Queue depth, workers seen and model cooldowns are read from Redis when /metrics is scraped, so every
+process reports the same shared picture rather than its own copy.
+
+GET /metrics answers to admins (session or Bearer token) and to addresses inside
+METRICS_ALLOWED_NETWORKS; everyone else gets 404, as for anything they may not see.
+"""
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+import os
+import time
+
+from flask import Blueprint, Flask, Response, current_app, g, request
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+
+log = logging.getLogger(__name__)
+REGISTRY = CollectorRegistry(auto_describe=True)
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+HTTP_LATENCY = Histogram(
+    "aiprism_http_request_duration_seconds", "Time to produce a response, by route (URL rule, not raw path).",
+    ["method", "route"], registry=REGISTRY,
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
+)
+HTTP_REQUESTS = Counter(
+    "aiprism_http_requests", "Responses by route and status code.", ["method", "route", "status"], registry=REGISTRY,
+)
+JOB_DURATION = Histogram(
+    "aiprism_job_duration_seconds", "Time a background job ran, by kind and outcome.", ["kind", "outcome"],
+    registry=REGISTRY, buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 900),
+)
+JOBS = Counter("aiprism_jobs", "Background jobs finished, by kind and outcome.", ["kind", "outcome"], registry=REGISTRY)
+MODEL_CALLS = Counter(
+    "aiprism_model_calls", "Model call attempts by model, purpose and outcome.", ["model", "purpose", "outcome"],
+    registry=REGISTRY,
+)
+MODEL_LATENCY = Histogram(
+    "aiprism_model_call_duration_seconds", "Model call latency by model and outcome.", ["model", "outcome"],
+    registry=REGISTRY, buckets=(0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 40, 60, 120, 240),
+)
+MODEL_THROTTLES = Counter("aiprism_model_throttles", "Calls a model refused with throttling.", ["model"], registry=REGISTRY)
+MODEL_COOLDOWNS = Counter(
+    "aiprism_model_cooldowns", "Cooldowns set on a model (throttles, quotas, breaker opening).", ["model"], registry=REGISTRY,
+)
+MODEL_FALLBACKS = Counter(
+    "aiprism_model_fallbacks", "Requests answered by another model after the first one tried failed.",
+    ["from_model", "to_model"], registry=REGISTRY,
+)
+MODEL_TOKENS = Counter(
+    "aiprism_model_tokens", "Tokens per model: input, output, cache_read, cache_write.", ["model", "kind"], registry=REGISTRY,
+)
+TOKEN_KINDS = ("input", "output", "cache_read", "cache_write")
+
+
+def multiprocess_dir() -> str | None:
+    return os.environ.get(MULTIPROC_ENV) or None
+
+
+# ---- recording (called from request hooks, the RQ worker and the model chain) ----------------------
+
+
+def observe_model_call(model: str, purpose: str, outcome: str, latency_ms: float, usage: dict | None,
+                       cooldown_s: float) -> None:
+    """One model call attempt. Never raises: metrics must not fail the call they describe."""
+    try:
+        MODEL_CALLS.labels(model, purpose or "other", outcome).inc()
+        MODEL_LATENCY.labels(model, outcome).observe(max(0.0, latency_ms) / 1000)
+        if outcome == "throttle":
+            MODEL_THROTTLES.labels(model).inc()
+        if cooldown_s > 0:
+            MODEL_COOLDOWNS.labels(model).inc()
+        for kind in TOKEN_KINDS:
+            value = (usage or {}).get(f"{kind}_tokens", 0)
+            if value:
+                MODEL_TOKENS.labels(model, kind).inc(value)
+        emf("ModelCalls", 1, Model=model, Outcome=outcome)
+        if outcome == "throttle":
+            emf("ModelThrottles", 1, Model=model)
+        if cooldown_s > 0:
+            emf("ModelCooldowns", 1, Model=model)
+    except Exception:
+        log.exception("could not record model-call metrics")
+
+
+def observe_fallback(from_model: str, to_model: str) -> None:
+    try:
+        MODEL_FALLBACKS.labels(from_model, to_model).inc()
+        emf("ModelFallbacks", 1, Model=to_model)
+    except Exception:
+        log.exception("could not record a fallback metric")
+
+
+def observe_job(kind: str, outcome: str, seconds: float) -> None:
+    try:
+        JOBS.labels(kind, outcome).inc()
+        JOB_DURATION.labels(kind, outcome).observe(seconds)
+        emf("JobDuration", seconds * 1000, unit="Milliseconds", Kind=kind, Outcome=outcome)
+    except Exception:
+        log.exception("could not record job metrics")
+
+
+def use_per_worker_files() -> None:
+    """In an RQ worker: let every work horse of this worker write to one set of files.
+
+    Each job runs in a fresh fork, and multiprocess mode names its files by process id, so a busy
+    worker would leave one file per job behind and make every scrape slower. A worker runs one
+    horse at a time, so its horses can share files named after the worker: counts accumulate.
+    """
+    if not multiprocess_dir():
+        return
+    from prometheus_client import values
+
+    worker_pid = os.getpid()
+
+    def identifier() -> str:
+        return f"rq{worker_pid}" if os.getpid() != worker_pid else str(worker_pid)
+
+    values.ValueClass = values.MultiProcessValue(process_identifier=identifier)
+
+
+# ---- CloudWatch Embedded Metric Format ------------------------------------------------------------
+
+_emf_enabled = False
+
+
+def emf(name: str, value: float, unit: str = "Count", **dimensions: str) -> None:
+    """One CloudWatch EMF log line (when METRICS_EMF is on): CloudWatch Logs turns it into a metric
+    in the AIPrism namespace, so alarms and dashboards need no scraper."""
+    if not _emf_enabled:
+        return
+    record = {
+        "_aws": {"Timestamp": int(time.time() * 1000), "CloudWatchMetrics": [{
+            "Namespace": "AIPrism", "Dimensions": [sorted(dimensions)] if dimensions else [[]],
+            "Metrics": [{"Name": name, "Unit": unit}],
+        }]},
+        name: value, **dimensions,
+    }
+    print(json.dumps(record, separators=(",", ":")), flush=True)
+
+
+# ---- values read at scrape time -------------------------------------------------------------------
+
+
+class SharedStateCollector:
+    """Queue depths, workers and model cooldowns from Redis: one picture whichever process is asked."""
+
+    def __init__(self, app: Flask):
+        self.app = app
+
+    def collect(self):
+        from rq import Worker
+
+        from app.jobs import queue_depths
+
+        redis = self.app.extensions["redis_probe"]
+        depth = GaugeMetricFamily("aiprism_queue_depth", "Jobs waiting in each RQ queue.", labels=["queue"])
+        try:
+            for name, count in queue_depths(redis).items():
+                depth.add_metric([name], count)
+            yield depth
+            workers = Worker.all(connection=redis)
+            yield GaugeMetricFamily("aiprism_workers", "RQ workers registered.", value=len(workers))
+        except Exception as exc:
+            log.warning("queue metrics unavailable: %s", exc)
+        chain = self.app.extensions.get("model_chain")
+        if chain is None:
+            return
+        cooling = GaugeMetricFamily("aiprism_model_cooldown_remaining_seconds", "Cooldown left per model.", labels=["model"])
+        available = GaugeMetricFamily("aiprism_model_available", "1 when the chain may call the model now.", labels=["model"])
+        try:
+            for row in chain.state.snapshot(chain.specs):
+                remaining = max(row["cooldown_remaining_s"] or 0, row["disabled_remaining_s"] or 0)
+                cooling.add_metric([row["id"]], remaining)
+                available.add_metric([row["id"]], 0 if remaining or row["breaker"] == "open" else 1)
+            yield cooling
+            yield available
+        except Exception as exc:
+            log.warning("model-chain metrics unavailable: %s", exc)
+
+
+class _LocalCollector:
+    """This process's own values (when not in multiprocess mode)."""
+
+    def collect(self):
+        yield from REGISTRY.collect()
+
+
+def render(app: Flask) -> bytes:
+    registry = CollectorRegistry()
+    path = multiprocess_dir()
+    if path:
+        from prometheus_client import multiprocess
+
+        multiprocess.MultiProcessCollector(registry, path=path)
+    else:
+        registry.register(_LocalCollector())
+    registry.register(SharedStateCollector(app))
+    return generate_latest(registry)
+
+
+# ---- the endpoint and the request hooks -----------------------------------------------------------
+
+bp = Blueprint("metrics", __name__)
+
+
+def parse_networks(raw: list[str] | str) -> list:
+    items = raw.split(",") if isinstance(raw, str) else raw
+    return [ipaddress.ip_network(item.strip(), strict=False) for item in items if item.strip()]
+
+
+def _allowed() -> bool:
+    from flask_login import current_user
+
+    try:
+        address = ipaddress.ip_address(request.remote_addr or "")
+        if any(address in network for network in current_app.extensions["metrics_networks"]):
+            return True
+    except ValueError:
+        pass
+    return bool(current_user.is_authenticated and current_user.is_admin)
+
+
+@bp.get("/metrics")
+def metrics_endpoint():
+    if not _allowed():
+        from app.errors import APIError
+
+        raise APIError(404, "not_found", "Not found.")
+    response = Response(render(current_app._get_current_object()), mimetype=CONTENT_TYPE_LATEST)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def init_metrics(app: Flask) -> None:
+    """Request latency and status by route, and GET /metrics."""
+    global _emf_enabled
+    _emf_enabled = bool(app.config.get("METRICS_EMF"))
+    app.extensions["metrics_networks"] = parse_networks(app.config.get("METRICS_ALLOWED_NETWORKS", []))
+
+    @app.before_request
+    def _start_timer():
+        g.metrics_started = time.perf_counter()
+
+    @app.after_request
+    def _observe(response):
+        started = g.pop("metrics_started", None)
+        if started is not None:
+            route = request.url_rule.rule if request.url_rule is not None else "unmatched"
+            try:
+                HTTP_LATENCY.labels(request.method, route).observe(time.perf_counter() - started)
+                HTTP_REQUESTS.labels(request.method, route, str(response.status_code)).inc()
+            except Exception:  # a metrics folder gone missing must not turn responses into 500s
+                log.exception("could not record request metrics")
+        return response
+
+    app.register_blueprint(bp)
