@@ -152,10 +152,13 @@ MAX_INVISIBLE_SIZE = 4  # half-points, i.e. 2 pt
 _WHITE = {"ffffff", "white"}
 
 
-def _invisible(rpr) -> bool:
-    """White text with no highlight or shading behind it: invisible on Word's white page."""
-    color = rpr.find(W + "color")
-    if color is None or (color.get(W_VAL) or "").lower() not in _WHITE:
+def _on_white_page(rpr, state: list) -> bool:
+    """A white run is invisible when nothing coloured sits behind it: no highlight or shading of its
+    own, and a paragraph that is neither shaded nor in a table cell (worked out once per paragraph,
+    and only for paragraphs that have white text at all)."""
+    if not isinstance(state[2], bool):
+        state[2] = _backed(state[2])
+    if state[2]:
         return False
     highlight = rpr.find(W + "highlight")
     if highlight is not None and (highlight.get(W_VAL) or "none").lower() not in ("none", "white"):
@@ -185,7 +188,8 @@ def _run_text(run, styles: Styles, para_style: Style, state: list) -> str:
             elif tag == W + "sz":
                 value = child.get(W_VAL, "")
                 size = int(value) if value.isdigit() else size
-        hidden = hidden or (not state[2] and _invisible(rpr))
+            elif tag == W + "color" and (child.get(W_VAL) or "").lower() in _WHITE:
+                hidden = hidden or _on_white_page(rpr, state)
     if size is not None and size <= MAX_INVISIBLE_SIZE:
         hidden = True  # 2 pt or smaller: nobody reads it, so it is not analysed (a classic injection hiding place)
     if hidden:
@@ -241,8 +245,8 @@ def _backed(p) -> bool:
 
 def run_state(p) -> list:
     """The running state _run_text keeps for one paragraph: [every visible run bold, largest size,
-    on a coloured background]."""
-    return [True, 0, _backed(p)]
+    the paragraph — replaced by whether it sits on a coloured background once a white run asks]."""
+    return [True, 0, p]
 
 
 def read_paragraph(p, styles: Styles) -> Para:
