@@ -43,8 +43,10 @@ def test_make_run_serves_ready_within_60_seconds(tmp_path):
             assert proc.poll() is None, (tmp_path / "make-run.log").read_text()[-3000:]
             try:
                 response = requests.get(f"http://127.0.0.1:{port}/health/ready", timeout=2)
-                # ready and a worker registered: the worker starts beside the web, not before it
-                if response.status_code == 200 and response.json()["checks"]["workers"]["seen"] >= 1:
+                # ready and a worker registered (the worker starts beside the web, not before it), and
+                # the run command has told the user so: it checks the same, on its own polling clock
+                if (response.status_code == 200 and response.json()["checks"]["workers"]["seen"] >= 1
+                        and "AI-Prism is running at" in (tmp_path / "make-run.log").read_text()):
                     ready_after = time.monotonic() - started
                     break
             except requests.RequestException:
