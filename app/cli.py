@@ -155,12 +155,19 @@ def analyze_command(files: tuple[Path, ...], email: str | None, timeout: int) ->
 @click.command("worker")
 @click.option("--queues", default="analysis,exports,maintenance", show_default=True)
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
+@click.option("--processes", type=click.IntRange(min=1), default=None,
+              help="Job processes to run (default: WORKER_PROCESSES).")
+@click.option("--max-jobs", type=click.IntRange(min=1), default=None,
+              help="Jobs a job process runs before a fresh one replaces it (default: WORKER_MAX_JOBS).")
 @with_appcontext
-def worker_command(queues: str, burst: bool) -> None:
-    """Run an RQ worker for the given queues."""
+def worker_command(queues: str, burst: bool, processes: int | None, max_jobs: int | None) -> None:
+    """Run RQ job processes for the given queues under one supervisor."""
     from workers.worker import run_worker
 
-    run_worker(current_app._get_current_object(), [q.strip() for q in queues.split(",") if q.strip()], burst=burst)
+    code = run_worker(current_app._get_current_object(), [q.strip() for q in queues.split(",") if q.strip()],
+                      burst=burst, processes=processes, max_jobs=max_jobs)
+    if code:
+        raise SystemExit(code)
 
 
 @click.command("scheduler")

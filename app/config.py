@@ -185,6 +185,10 @@ def load_settings(environ=None) -> dict:
         # Where browsers fetch /static/… from: a CDN (e.g. CloudFront) in front of the app; empty: the app.
         "STATIC_BASE_URL": _str(env, "STATIC_BASE_URL", "").rstrip("/"),
         "SCHEDULER_INTERVAL_SECONDS": _int(env, "SCHEDULER_INTERVAL_SECONDS", 60, minimum=1),
+        # `flask worker`: job processes per worker command, and when each is replaced by a fresh one.
+        "WORKER_PROCESSES": _int(env, "WORKER_PROCESSES", 2, minimum=1),
+        "WORKER_MAX_JOBS": _int(env, "WORKER_MAX_JOBS", 1000, minimum=1),
+        "WORKER_MAX_MEMORY_MB": _int(env, "WORKER_MAX_MEMORY_MB", 1024, minimum=64),
         "METRICS_ALLOWED_NETWORKS": _networks(env, "METRICS_ALLOWED_NETWORKS", "127.0.0.1/32,::1/128"),
         "METRICS_EMF": _bool(env, "METRICS_EMF", False),
     }

@@ -109,23 +109,17 @@ def observe_job(kind: str, outcome: str, seconds: float) -> None:
         log.exception("could not record job metrics")
 
 
-def use_per_worker_files() -> None:
-    """In an RQ worker: let every work horse of this worker write to one set of files.
-
-    Each job runs in a fresh fork, and multiprocess mode names its files by process id, so a busy
-    worker would leave one file per job behind and make every scrape slower. A worker runs one
-    horse at a time, so its horses can share files named after the worker: counts accumulate.
-    """
+def mark_process_dead(pid: int) -> None:
+    """A process that wrote metrics is gone (a gunicorn worker, an RQ job process): its live gauges
+    stop counting; its counters and histograms are kept, as multiprocess mode intends."""
     if not multiprocess_dir():
         return
-    from prometheus_client import values
+    try:
+        from prometheus_client import multiprocess
 
-    worker_pid = os.getpid()
-
-    def identifier() -> str:
-        return f"rq{worker_pid}" if os.getpid() != worker_pid else str(worker_pid)
-
-    values.ValueClass = values.MultiProcessValue(process_identifier=identifier)
+        multiprocess.mark_process_dead(pid)
+    except Exception:
+        log.exception("could not mark a metrics process dead")
 
 
 # ---- CloudWatch Embedded Metric Format ------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Analysis throughput and cost: W RQ worker processes, the fake Bedrock answering after L seconds, a
+"""Analysis throughput and cost: one `flask worker --processes W` (W job processes), the fake Bedrock answering after L seconds, a
 20-section document; also the latency of POST /api/documents/{id}/analyses through gunicorn, and the
 input tokens billed per document with and without prompt caching. Prints JSON.
     python -m bench.analysis [--workers 4] [--latency 2.0] [--posts 60]
@@ -58,19 +58,18 @@ def job_timeline(connection, latency: float) -> dict:
             "first_start_to_last_end_s": round(max(e for _, e in spans) - min(b for b, _ in spans), 2) if spans else None}
 
 
-def wait_for_idle_workers(connection, processes: list) -> None:
-    """Until each of these worker processes has registered and waits for jobs (start-up includes the
-    app and its warm-up, which takes seconds on a loaded machine)."""
+def wait_for_idle_workers(connection, count: int) -> None:
+    """Until `count` job processes have registered and wait for jobs (start-up includes the app and
+    its warm-up, which takes seconds on a loaded machine)."""
     from rq import Worker
 
-    pids, timeout = {p.pid for p in processes}, 90
+    timeout = 90
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        ready = {w.pid for w in Worker.all(connection=connection) if w.state == "idle"} & pids
-        if ready == pids:
+        if sum(w.state == "idle" for w in Worker.all(connection=connection)) >= count:
             return
         time.sleep(0.1)
-    raise RuntimeError(f"{len(pids)} workers did not start within {timeout} s")
+    raise RuntimeError(f"{count} job processes did not start within {timeout} s")
 
 
 def chain_json(caching: bool) -> str:
@@ -135,11 +134,11 @@ def main() -> None:
 
         def run_document(caching: bool) -> dict:
             env = environment(caching)
-            workers = [subprocess.Popen([str(BIN / "flask"), "--app", "application", "worker", "--queues", "analysis"],
-                                        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                       for _ in range(args.workers)]
+            workers = [subprocess.Popen([str(BIN / "flask"), "--app", "application", "worker", "--queues", "analysis",
+                                         "--processes", str(args.workers)],
+                                        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
             procs.extend(workers)
-            wait_for_idle_workers(jobs_redis, workers)
+            wait_for_idle_workers(jobs_redis, args.workers)
             document_id = new_document()
             started = time.perf_counter()
             session.post(f"{server.url}/api/documents/{document_id}/analyses", json={}, headers={"X-CSRFToken": csrf})

@@ -9,8 +9,9 @@ S3 is a moto server behind another proxy, and Bedrock is the fake.
     python -m bench.chaos [--pg-outage-s 30]
 
 Faults and what must hold:
-1. kill -9 an RQ worker (and its work horse) mid-analysis: every analysis still completes (the
-   reconciler re-enqueues the one whose lease lapsed); the other worker carries on.
+1. kill -9 an RQ worker (its supervisor, job processes and scheduler) mid-analysis: every analysis
+   still completes (the reconciler re-enqueues the one whose lease lapsed); the other worker
+   carries on.
 2. Redis restarted empty: /health/ready answers 503 quickly while it is down and 200 after; no
    process exits; signing in again works; every queued or running analysis completes.
 3. PostgreSQL unreachable for 30 s: /health/ready and the API answer 503 within 3 s throughout (no
@@ -241,7 +242,8 @@ def main() -> None:
         time.sleep(2)
         client = Client(product.url, EMAIL, PASSWORD)
 
-        # 1. kill -9 a worker and its work horse mid-analysis ----------------------------------
+        # 1. kill -9 a worker (supervisor, job processes, scheduler) mid-analysis ------------
+        import psutil
         import redis as redis_lib
         from rq import Worker
 
@@ -249,13 +251,11 @@ def main() -> None:
         victim = product.procs["worker-1"]
         connection = redis_lib.Redis(port=redis_port)
         in_flight, deadline = None, time.monotonic() + 20
-        while in_flight is None and time.monotonic() < deadline:  # until the victim is inside a job
-            in_flight = next((w.get_current_job_id() for w in Worker.all(connection=connection) if w.pid == victim.pid), None)
+        while in_flight is None and time.monotonic() < deadline:  # until one of the victim's job processes is inside a job
+            job_pids = {c.pid for c in psutil.Process(victim.pid).children()}
+            in_flight = next((w.get_current_job_id() for w in Worker.all(connection=connection) if w.pid in job_pids), None)
             time.sleep(0.05)
-        # The worker and the work horse running that job (RQ puts each horse in a process group of
-        # its own, so the horse is found as a child and killed first).
-        import psutil
-
+        # The supervisor and all its processes, children first.
         horses = psutil.Process(victim.pid).children(recursive=True)
         for horse in horses:
             horse.kill()
@@ -267,7 +267,7 @@ def main() -> None:
                                     (in_flight or "", in_flight or "")).fetchone()
         results["kill_worker"] = {
             "expected": "the analysis the killed worker was running, and every other one, completes; the other worker carries on",
-            "job_in_flight_on_killed_worker": in_flight, "work_horses_killed": len(horses), "that_analysis_status": lost_job[0] if lost_job else None,
+            "job_in_flight_on_killed_worker": in_flight, "worker_processes_killed": len(horses), "that_analysis_status": lost_job[0] if lost_job else None,
             "that_analysis_job_now": lost_job[1] if lost_job else None,
             "statuses": found, "all_completed_after_s": settled_after,
             "others_alive": {k: v for k, v in product.alive().items() if k != "worker-1"},

@@ -1,5 +1,6 @@
-"""RQ on real Redis: jobs run in the app context in a forked worker, failures are recorded, SIGTERM
-lets the running job finish, and the scheduler enqueues each periodic job once per period."""
+"""RQ on real Redis: jobs run in the app context in job processes forked by the worker's supervisor,
+failures are recorded, SIGTERM lets the running job finish, a dead or worn-out job process is
+replaced, and the scheduler enqueues each periodic job once per period."""
 import signal
 import subprocess
 import time
@@ -91,6 +92,107 @@ def test_sigterm_lets_the_running_job_finish(app, worker_env, redis_url):
     assert Job.fetch(job.id, connection=connection, serializer=SERIALIZER).get_status() == JobStatus.FINISHED
 
 
+def _finished(connection, jobs, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        fetched = [Job.fetch(j.id, connection=connection, serializer=SERIALIZER) for j in jobs]
+        if all(j.get_status() == JobStatus.FINISHED for j in fetched):
+            return [j.return_value() for j in fetched]
+        time.sleep(0.1)
+    raise AssertionError([j.get_status() for j in fetched])
+
+
+def _job_processes(worker, count, connection, timeout=30):
+    """The supervisor's children that are registered RQ workers (its other child is the scheduler)."""
+    import psutil
+    from rq import Worker
+
+    deadline = time.monotonic() + timeout
+    while True:
+        registered = {w.pid for w in Worker.all(connection=connection)}
+        children = [c for c in psutil.Process(worker.pid).children()
+                    if c.status() != psutil.STATUS_ZOMBIE and c.pid in registered]
+        if len(children) == count:
+            return children
+        assert time.monotonic() < deadline, (children, worker.poll())
+        time.sleep(0.1)
+
+
+def test_job_processes_run_jobs_side_by_side(app, worker_env, redis_url):
+    connection = redis_lib.Redis.from_url(redis_url)
+    queue = Queue("maintenance", connection=connection, serializer=SERIALIZER)
+    worker = start_worker(worker_env, "--queues", "maintenance", "--processes", "3")
+    try:
+        _job_processes(worker, 3, connection)
+        jobs = [queue.enqueue("tests.support.jobs.process_window", args=(1.5,)) for _ in range(3)]
+        windows = _finished(connection, jobs)
+        assert len({w["pid"] for w in windows}) == 3  # one job each, in three processes
+        assert max(w["started"] for w in windows) < min(w["ended"] for w in windows)  # at the same time
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.communicate(timeout=30)
+    assert worker.returncode == 0
+
+
+def test_a_job_process_is_replaced_after_max_jobs_and_when_killed(app, worker_env, redis_url):
+    connection = redis_lib.Redis.from_url(redis_url)
+    queue = Queue("maintenance", connection=connection, serializer=SERIALIZER)
+    worker = start_worker(worker_env, "--queues", "maintenance", "--processes", "1", "--max-jobs", "2")
+    try:
+        (first,) = _job_processes(worker, 1, connection)
+        pids = [w["pid"] for w in _finished(connection, [queue.enqueue("tests.support.jobs.process_window", args=(0,)) for _ in range(3)])]
+        # The first two jobs ran in one process, which ran them in itself; the third in its replacement.
+        assert pids[0] == pids[1] == first.pid and pids[2] != first.pid
+        (second,) = _job_processes(worker, 1, connection)
+        assert second.pid == pids[2]
+        second.kill()  # a crash: the supervisor starts another, and jobs go on
+        deadline = time.monotonic() + 30
+        while True:
+            (third,) = _job_processes(worker, 1, connection)
+            if third.pid != second.pid:
+                break
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        (after,) = _finished(connection, [queue.enqueue("tests.support.jobs.process_window", args=(0,))])
+        assert after["pid"] == third.pid
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.communicate(timeout=30)
+    assert worker.returncode == 0
+
+
+def test_a_job_process_over_its_memory_limit_is_replaced_after_its_job(app, worker_env, redis_url):
+    connection = redis_lib.Redis.from_url(redis_url)
+    queue = Queue("maintenance", connection=connection, serializer=SERIALIZER)
+    # Every job process holds more than 64 MiB (the app alone does), so each is replaced after one job.
+    worker = start_worker({**worker_env, "WORKER_MAX_MEMORY_MB": "64", "LOG_LEVEL": "INFO"}, "--queues", "maintenance",
+                          "--processes", "1")
+    try:
+        _job_processes(worker, 1, connection)
+        first = _finished(connection, [queue.enqueue("tests.support.jobs.process_window", args=(0,))])[0]
+        second = _finished(connection, [queue.enqueue("tests.support.jobs.process_window", args=(0,))])[0]
+        assert first["pid"] != second["pid"]
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        output = worker.communicate(timeout=30)[0].decode()
+    assert worker.returncode == 0
+    assert '"message": "job process replaced: memory"' in output
+
+
+def test_job_processes_stop_when_their_supervisor_is_killed(app, worker_env, redis_url):
+    import psutil
+
+    worker = start_worker(worker_env, "--queues", "maintenance", "--processes", "2")
+    _job_processes(worker, 2, redis_lib.Redis.from_url(redis_url))
+    children = psutil.Process(worker.pid).children(recursive=True)
+    assert len(children) == 3  # two job processes and the scheduler
+    worker.kill()
+    worker.wait(timeout=10)
+
+    gone, alive = psutil.wait_procs(children, timeout=20)
+    assert not alive, alive
+
+
 def test_scheduler_enqueues_each_periodic_job_once_per_period(app):
     periodic = [Periodic("purge_expired_tokens", 3600)]
     now = 1_800_000_000.0
@@ -119,7 +221,7 @@ def test_scheduler_process_starts_and_stops_on_sigterm(worker_env, redis_url, ap
 
 
 def test_worker_warm_up_prepares_the_parent_and_leaves_no_connection_or_row(app):
-    """The worker's parent compiles what every forked horse needs, then lets go of its connections."""
+    """The worker's supervisor compiles what every job process needs, then lets go of its connections."""
     from sqlalchemy import func, select
 
     from app.extensions import db

@@ -181,9 +181,9 @@ def test_worker_killed_mid_analysis_is_recovered_without_duplicates(bedrock_app,
             time.sleep(0.1)
         import psutil
 
-        horses = psutil.Process(worker.pid).children(recursive=True)
-        assert horses, "the analysis runs in a forked work horse"
-        for process in [psutil.Process(worker.pid), *horses]:  # the worker and its work horse
+        job_processes = psutil.Process(worker.pid).children(recursive=True)
+        assert job_processes, "the analysis runs in a job process forked by the worker's supervisor"
+        for process in [psutil.Process(worker.pid), *job_processes]:  # the supervisor and its job processes
             process.kill()
         worker.wait()
     finally:

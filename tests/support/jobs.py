@@ -16,3 +16,12 @@ def slow_mark(key: str, seconds: float) -> str:
 
 def explode() -> None:
     raise RuntimeError("this job fails on purpose")
+
+
+def process_window(seconds: float) -> dict:
+    """Sleep; say which process ran the job and when (monotonic clock, shared by the machine)."""
+    started = time.monotonic()
+    time.sleep(seconds)
+    import os
+
+    return {"pid": os.getpid(), "started": started, "ended": time.monotonic()}
