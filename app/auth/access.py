@@ -4,6 +4,7 @@ from __future__ import annotations
 from functools import wraps
 
 from flask_login import current_user
+from sqlalchemy import select
 
 from app.errors import APIError
 from app.extensions import db
@@ -35,11 +36,13 @@ def require_role(*roles: str):
 
 
 def document_child_or_404(model, object_id: int, label: str):
-    """An analysis, feedback item or export: visible exactly when its document is."""
+    """An analysis, feedback item or export: visible exactly when its document is. One query: the
+    object and its document's owner (status polls come every few seconds from every open page)."""
     from app.models import Document
 
-    obj = db.session.get(model, object_id)
-    if obj is None:
+    row = db.session.execute(
+        select(model, Document.user_id).join(Document, Document.id == model.document_id).where(model.id == object_id)
+    ).first()
+    if row is None or (not current_user.is_admin and row.user_id != current_user.id):
         raise APIError(404, "not_found", f"No {label} with id {object_id}.")
-    owned_or_404(Document, obj.document_id)
-    return obj
+    return row[0]

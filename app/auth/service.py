@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.models import ROLES, ApiToken, User, utcnow
+from app.offload import off_loop
 
 TOKEN_PREFIX = "aip_"
 MIN_PASSWORD_LENGTH = 10
@@ -71,7 +72,7 @@ def create_user(db: Session, email: str, password: str, role: str = "reviewer", 
     user = User(
         email=email,
         display_name=(display_name or "").strip()[:200] or email.split("@")[0],
-        password_hash=generate_password_hash(password),
+        password_hash=off_loop(generate_password_hash, password),
         role=role,
     )
     db.add(user)
@@ -89,9 +90,9 @@ def authenticate(db: Session, email: str, password: str) -> User | None:
         return None
     user = db.scalar(select(User).where(User.email == normalise_email(email)))
     if user is None:
-        check_password_hash(_DUMMY_HASH, password)
+        off_loop(check_password_hash, _DUMMY_HASH, password)
         return None
-    if not check_password_hash(user.password_hash, password) or not user.is_active_account:
+    if not off_loop(check_password_hash, user.password_hash, password) or not user.is_active_account:
         return None
     return user
 
@@ -99,7 +100,7 @@ def authenticate(db: Session, email: str, password: str) -> User | None:
 def set_password(db: Session, user: User, password: str) -> None:
     """Change a password; every session and token issued before stops working."""
     check_password_policy(password, user.email)
-    user.password_hash = generate_password_hash(password)
+    user.password_hash = off_loop(generate_password_hash, password)
     user.auth_version += 1
     now = utcnow()
     for token in user.tokens:

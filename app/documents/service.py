@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.models import Analysis, Document, Export, FeedbackItem, Section, User
+from app.offload import off_loop
 from app.review.checklist import GUIDELINES_MODES
 from app.storage import upload_key
 
@@ -32,6 +33,11 @@ def _title_from(filename: str) -> str:
     return " ".join(stem.replace("_", " ").split())[:500] or "Untitled document"
 
 
+def _vet_and_extract(filename: str, data: bytes, limits: Limits):
+    vetted = vet(filename, data, limits)
+    return vetted, extract_sections(vetted)
+
+
 def create_document(
     db: Session, store, user: User, upload: Upload, *, guidelines: Upload | None = None,
     guidelines_mode: str = "both", limits: Limits = Limits(),
@@ -39,8 +45,7 @@ def create_document(
     """Vet, extract, store the original and write the rows; nothing is stored when any step fails."""
     if guidelines_mode not in GUIDELINES_MODES:
         raise IntakeError(400, "invalid_guidelines_mode", f"guidelines_mode must be one of: {', '.join(GUIDELINES_MODES)}.")
-    vetted = vet(upload.filename, upload.data, limits)
-    extracted = extract_sections(vetted)
+    vetted, extracted = off_loop(_vet_and_extract, upload.filename, upload.data, limits)
     guidelines_text = guidelines_vetted = None
     if guidelines is not None:
         guidelines_vetted = vet(guidelines.filename, guidelines.data, limits)
