@@ -20,9 +20,21 @@ def _gevent_loop() -> bool:
     return monkey.is_module_patched("threading")
 
 
+def _capture(fn, args, kwargs):
+    # An exception raised in the pool would also be printed by gevent's hub as a traceback on
+    # stderr (an upload refused for its type is not an error to log): hand it back instead.
+    try:
+        return True, fn(*args, **kwargs)
+    except BaseException as exc:  # noqa: BLE001 - re-raised in the caller, unchanged
+        return False, exc
+
+
 def off_loop(fn: Callable[..., T], *args, **kwargs) -> T:
     if not _gevent_loop():
         return fn(*args, **kwargs)
     from gevent import get_hub
 
-    return get_hub().threadpool.apply(fn, args, kwargs)
+    ok, value = get_hub().threadpool.apply(_capture, (fn, args, kwargs))
+    if not ok:
+        raise value
+    return value
