@@ -28,6 +28,10 @@ EB_PROVIDED_RESOURCES = {
         "Type": "AWS::ElasticLoadBalancingV2::LoadBalancer",
         "Properties": {"Type": "application", "Subnets": ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]},
     },
+    "AWSEBV2LoadBalancerTargetGroup": {
+        "Type": "AWS::ElasticLoadBalancingV2::TargetGroup",
+        "Properties": {"Port": 80, "Protocol": "HTTP", "VpcId": "vpc-0123456789abcdef0"},
+    },
 }
 EB_PROVIDED_PARAMETERS = {"AWSEBEnvironmentName": {"Type": "String"}}
 
@@ -91,9 +95,17 @@ def _resolve_option_settings(node, custom: dict[tuple[str, str], str]):
 def cloudformation_template() -> dict:
     """Our Resources plus stubs of what EB provides, as one CloudFormation template."""
     ours = _resolve_option_settings(copy.deepcopy(resources()), options())
-    # AWSEBCloudwatchAlarmLow overrides EB's own alarm of that name; everything else is ours.
+    merged = copy.deepcopy(EB_PROVIDED_RESOURCES)
+    for name, resource in ours.items():
+        if name in merged:
+            # One of EB's own resources, extended: our properties are added to (or replace) EB's.
+            assert resource["Type"] == merged[name]["Type"], name
+            merged[name]["Properties"].update(resource.get("Properties") or {})
+        else:
+            # AWSEBCloudwatchAlarmLow stands for EB's own alarm of that name; the rest are ours.
+            merged[name] = resource
     return {
         "AWSTemplateFormatVersion": "2010-09-09",
         "Parameters": EB_PROVIDED_PARAMETERS,
-        "Resources": {**EB_PROVIDED_RESOURCES, **ours},
+        "Resources": merged,
     }

@@ -28,7 +28,7 @@ DOCUMENTED_OPTIONS = {
         "MaxBatchSize", "MinInstancesInService", "RollingUpdateEnabled", "RollingUpdateType", "PauseTime", "Timeout",
     },
     "aws:elasticbeanstalk:command": {
-        "DeploymentPolicy", "Timeout", "BatchSizeType", "BatchSize", "IgnoreHealthCheck", "HealthCheckSuccessThreshold",
+        "DeploymentPolicy", "Timeout", "BatchSizeType", "BatchSize", "IgnoreHealthCheck",
     },
     "aws:elasticbeanstalk:environment": {
         "EnvironmentType", "ServiceRole", "LoadBalancerType", "LoadBalancerIsShared",
@@ -40,8 +40,8 @@ DOCUMENTED_OPTIONS = {
     },
     "aws:elasticbeanstalk:environment:proxy": {"ProxyServer"},
     "aws:elbv2:loadbalancer": {
-        "AccessLogsS3Bucket", "AccessLogsS3Enabled", "AccessLogsS3Prefix", "IdleTimeout", "ManagedSecurityGroup",
-        "SecurityGroups",
+        "AccessLogsS3Bucket", "AccessLogsS3Enabled", "AccessLogsS3Prefix", "IdleTimeout", "IpAddressType",
+        "ManagedSecurityGroup", "SecurityGroups", "SharedLoadBalancer",
     },
     "aws:elasticbeanstalk:cloudwatch:logs": {"StreamLogs", "DeleteOnTerminate", "RetentionInDays"},
     "aws:elasticbeanstalk:cloudwatch:logs:health": {"HealthStreamingEnabled", "DeleteOnTerminate", "RetentionInDays"},
@@ -88,7 +88,10 @@ def test_values_the_brief_asks_for():
     process = "aws:elasticbeanstalk:environment:process:default"
     assert (o[(process, "HealthCheckPath")], o[(process, "HealthCheckInterval")], o[(process, "HealthCheckTimeout")],
             o[(process, "HealthyThresholdCount")], o[(process, "UnhealthyThresholdCount")]) == ("/health/ready", "30", "5", "2", "3")
-    assert o[(process, "Port")] == "8000"
+    # The ALB sends to nginx (port 80), nginx to gunicorn on 127.0.0.1: exactly the two proxies
+    # PROXY_COUNT trusts, so X-Forwarded-For cannot be forged past them.
+    assert o[(process, "Port")] == "80"
+    assert o[(env, "HOST")] == "127.0.0.1" and o[(env, "PROXY_COUNT")] == "2"
     assert o[("aws:elbv2:loadbalancer", "IdleTimeout")] == "600"
     assert o[("aws:elasticbeanstalk:environment", "LoadBalancerType")] == "application"
     assert (o[("aws:autoscaling:asg", "MinSize")], o[("aws:autoscaling:asg", "MaxSize")]) == ("3", "15")
@@ -128,10 +131,49 @@ def test_alarms_and_dashboards_cover_the_brief():
     dashboards = [r for r in res.values() if r["Type"] == "AWS::CloudWatch::Dashboard"]
     assert len(dashboards) == 3
     for dashboard in dashboards:
-        body = dashboard["Properties"]["DashboardBody"]["Fn::Sub"]
-        # The body after substitution must be JSON with widgets: stand in a value for each ${…}.
-        widgets = json.loads(re.sub(r"\$\{[^}]+\}", "x", body))["widgets"]
+        # The body once EB fills in each reference must be JSON with widgets.
+        separator, parts = dashboard["Properties"]["DashboardBody"]["Fn::Join"]
+        body = separator.join(part if isinstance(part, str) else "arn:x/filled-in" for part in parts)
+        widgets = json.loads(body)["widgets"]
         assert len(widgets) >= 4
+        for widget in widgets:
+            if widget["type"] == "metric":
+                assert widget["properties"]["region"] and widget["properties"]["metrics"]
+
+
+# Elastic Beanstalk's documented functions in .ebextensions (…/dg/ebextensions-functions.html):
+# "Ref, Fn::GetAtt, Fn::Join, and one Elastic Beanstalk-specific function, Fn::GetOptionSetting".
+DOCUMENTED_FUNCTIONS = {"Ref", "Fn::GetAtt", "Fn::Join", "Fn::GetOptionSetting"}
+
+
+def _functions(node) -> set[str]:
+    found = set()
+    if isinstance(node, dict):
+        found |= {key for key in node if key == "Ref" or key.startswith("Fn::")}
+        for value in node.values():
+            found |= _functions(value)
+    elif isinstance(node, list):
+        for item in node:
+            found |= _functions(item)
+    return found
+
+
+def test_resources_use_only_the_functions_elastic_beanstalk_documents():
+    used = _functions(eb.resources())
+    assert used <= DOCUMENTED_FUNCTIONS, used - DOCUMENTED_FUNCTIONS
+
+
+def test_nginx_in_front_lets_uploads_and_streams_through():
+    """EB's nginx refuses bodies over 1 MB and cuts proxied responses after 60 s unless told."""
+    from app.config import load_settings
+
+    conf = (eb.ROOT / ".platform" / "nginx" / "conf.d" / "ai-prism.conf").read_text()
+    directives = dict(re.findall(r"^\s*(\w+)\s+([^;]+);", conf, re.M))
+    size = directives["client_max_body_size"]
+    assert size.endswith("m") and int(size[:-1]) * 1024 * 1024 >= load_settings({})["MAX_CONTENT_LENGTH"]
+    idle = int(eb.options()[("aws:elbv2:loadbalancer", "IdleTimeout")])
+    for name in ("proxy_read_timeout", "proxy_send_timeout"):
+        assert directives[name].endswith("s") and int(directives[name][:-1]) >= idle
 
 
 def test_cloudformation_resources_pass_cfn_lint():
