@@ -33,7 +33,8 @@ SCHEDULER_SLOT = -1
 
 
 class AppWorker(SimpleWorker):
-    """An RQ worker that runs each job in its own process, inside the Flask app's context."""
+    """An RQ worker that runs its jobs in itself (no work horse forked per job), each inside the
+    Flask app's context."""
 
     flask_app: Flask
     max_memory_mb: int = 0
@@ -262,7 +263,7 @@ class Supervisor:
         except SystemExit as exc:  # RQ's cold shutdown
             code = exc.code if isinstance(exc.code, int) else 0
         except BaseException:
-            log.exception("job process failed")
+            log.exception("worker process failed", extra={"kind": "scheduler" if slot == SCHEDULER_SLOT else "job"})
         finally:
             # os._exit skips interpreter shutdown, so write out what would otherwise be lost there.
             try:
