@@ -9,6 +9,7 @@ from rq import get_current_job
 
 from app.auth.service import purge_expired_tokens as purge_tokens
 from app.extensions import db
+from app.review import outcome
 from app.review import service as review
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,7 @@ def analyse_section(analysis_id: int) -> str:
 
 
 def summarise_document(document_id: int) -> float | None:
-    summary = review.summarise(db.session, _redis(), document_id)
+    summary = outcome.summarise(db.session, _redis(), document_id)
     return summary["risk_score"] if summary else None
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from app import events
 from app.jobs import enqueue
 from app.models import Document, Export, FeedbackItem, ModelCall, ReviewEvent, User, utcnow
-from app.review.service import live_items
+from app.review.outcome import live_items
 
 from .records import export_json, items_csv
 from .word import annotate_docx

@@ -12,7 +12,7 @@ from app.models import Analysis, Document, FeedbackItem, ModelCall
 
 from app.exports.records import spreadsheet_cell
 
-from .service import latest_analyses, live_items
+from .outcome import latest_analyses, live_items
 
 # Rough list prices per million tokens (input, output) used only for the estimate shown to admins.
 PRICE_PER_MTOK = {"haiku": (1.0, 5.0), "default": (3.0, 15.0)}

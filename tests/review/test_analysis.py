@@ -323,7 +323,7 @@ def test_jobs_finishing_together_never_leave_a_stale_document_status(app, make_u
     document must end "completed", not A's stale "processing" (the document row is locked first)."""
     import threading
 
-    from app.review import service
+    from app.review import outcome
 
     from tests.conftest import login
 
@@ -338,7 +338,7 @@ def test_jobs_finishing_together_never_leave_a_stale_document_status(app, make_u
         # As left by an earlier run, so that A's stale answer ("processing") is a change it would write.
         db.session.execute(update(Document).where(Document.id == document["id"]).values(status="partially_completed"))
         db.session.commit()
-    real = service.latest_statuses
+    real = outcome.latest_statuses
     a_has_read = threading.Event()
 
     def slow_for_a(session, document_id):
@@ -348,7 +348,7 @@ def test_jobs_finishing_together_never_leave_a_stale_document_status(app, make_u
             time.sleep(1.0)  # A holds what it read while B completes
         return rows
 
-    monkeypatch.setattr(service, "latest_statuses", slow_for_a)
+    monkeypatch.setattr(outcome, "latest_statuses", slow_for_a)
 
     def finish(analysis_id, wait_for_a):
         with app.app_context():
@@ -356,7 +356,7 @@ def test_jobs_finishing_together_never_leave_a_stale_document_status(app, make_u
                 a_has_read.wait(5)
             db.session.execute(update(Analysis).where(Analysis.id == analysis_id).values(status="completed"))
             db.session.commit()
-            service._after_terminal(db.session, app.extensions["redis"], document["id"])
+            outcome.settle_document(db.session, app.extensions["redis"], document["id"])
 
     a = threading.Thread(target=finish, args=(first, False), name="job-a")
     b = threading.Thread(target=finish, args=(second, True), name="job-b")

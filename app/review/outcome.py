@@ -1,0 +1,118 @@
+"""What a document's analyses add up to: the newest analysis of each section, the feedback that
+counts now, the document's status, and its summary (risk score, key risks, recommendations,
+compliance concerns)."""
+from __future__ import annotations
+
+import math
+from datetime import datetime, timezone
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app import events
+from app.jobs import enqueue
+from app.models import Analysis, Document, FeedbackItem
+
+ACTIVE = ("queued", "running", "deferred")
+
+
+def _newest_per_section(document_id: int):
+    return (select(Analysis.section_id, func.max(Analysis.id).label("id"))
+            .where(Analysis.document_id == document_id).group_by(Analysis.section_id).subquery())
+
+
+def latest_analyses(db: Session, document_id: int) -> list[Analysis]:
+    """The newest analysis of each section."""
+    newest = _newest_per_section(document_id)
+    return list(db.scalars(select(Analysis).join(newest, Analysis.id == newest.c.id)))
+
+
+def latest_statuses(db: Session, document_id: int) -> list[tuple[int, str]]:
+    """(id, status) of the newest analysis of each section: what a status decision needs, without
+    loading every analysis row as an object (it runs after every job)."""
+    newest = _newest_per_section(document_id)
+    return [(row.id, row.status) for row in db.execute(select(Analysis.id, Analysis.status).join(newest, Analysis.id == newest.c.id))]
+
+
+def live_items(db: Session, document_ids: list[int]) -> list[FeedbackItem]:
+    """The feedback that counts now: items of each section's newest analysis, plus custom items."""
+    if not document_ids:
+        return []
+    live = [a.id for d in document_ids for a in latest_analyses(db, d)]
+    return list(db.scalars(select(FeedbackItem).where(
+        FeedbackItem.document_id.in_(document_ids),
+        FeedbackItem.analysis_id.in_(live) | (FeedbackItem.source == "custom"),
+    ).order_by(FeedbackItem.section_id, FeedbackItem.quote_start, FeedbackItem.id)))
+
+
+def derive_status(analyses: list[Analysis]) -> str:
+    return status_of({a.status for a in analyses})
+
+
+def status_of(statuses: set[str]) -> str:
+    """A document's status from the statuses of its sections' newest analyses."""
+    if not statuses:
+        return "uploaded"
+    if statuses & set(ACTIVE):
+        return "processing"
+    done = {s for s in statuses if s != "cancelled"}
+    if done == {"completed"}:
+        return "completed"
+    if "completed" in done:
+        return "partially_completed"
+    return "failed" if done else "uploaded"
+
+
+def locked_document(db: Session, document_id: int) -> Document | None:
+    """The document row, locked until commit. Jobs finishing together each derive the document's status
+    from its analyses; taking the row lock *before* reading them makes the last writer one that saw
+    every analysis committed before it, so a stale "processing" can never overwrite "completed"."""
+    return db.scalars(select(Document).where(Document.id == document_id).with_for_update(key_share=True)
+                      .execution_options(populate_existing=True)).one_or_none()
+
+
+def settle_document(db: Session, redis, document_id: int) -> None:
+    document = locked_document(db, document_id)
+    if document is None:
+        db.rollback()
+        return
+    latest = latest_statuses(db, document_id)
+    document.status = status_of({status for _, status in latest})
+    db.commit()
+    events.publish(redis, document_id, "document", {"id": document_id, "status": document.status})
+    if document.status != "processing" and latest:
+        # Every section settled: one summary per settled batch (the id makes a second trigger a no-op).
+        enqueue("summary", document_id, job_id=f"summary-{document_id}-{max(i for i, _ in latest)}", connection=redis)
+
+
+RISK_WEIGHT = {"High": 10, "Medium": 4, "Low": 1}
+TYPE_WEIGHT = {"critical": 1.5, "important": 1.0, "suggestion": 0.5, "positive": 0.0}
+
+
+def summarise(db: Session, redis, document_id: int) -> dict | None:
+    """Risk score 0-100, key risks, recommendations and compliance concerns from the live items."""
+    document = locked_document(db, document_id)
+    if document is None:
+        db.rollback()
+        return None
+    analyses = latest_analyses(db, document_id)
+    completed = [a.id for a in analyses if a.status == "completed"]
+    items = [i for i in live_items(db, [document_id]) if i.status != "rejected"]
+    raw = sum(RISK_WEIGHT.get(i.risk_level, 1) * TYPE_WEIGHT.get(i.type, 1) for i in items)
+    score = round(100 * (1 - math.exp(-raw / (8 * max(1, len(completed))))), 1)
+    ranked = sorted(items, key=lambda i: (-RISK_WEIGHT.get(i.risk_level, 1) * TYPE_WEIGHT.get(i.type, 1), i.id))
+    summary = {
+        "risk_score": score,
+        "key_risks": [{"item_id": i.id, "section_id": i.section_id, "description": i.description, "risk_level": i.risk_level}
+                      for i in ranked if i.type in ("critical", "important")][:5],
+        "recommendations": [i.suggestion for i in ranked if i.suggestion][:5],
+        "compliance_concerns": [{"item_id": i.id, "description": i.description} for i in items if 19 in (i.hawkeye_refs or [])][:5],
+        "counts": {"items": len(items), "sections_analysed": len(completed), "sections": len(document.sections),
+                   "failed": sum(1 for a in analyses if a.status == "failed")},
+        "computed_at": datetime.now(timezone.utc).isoformat(),
+    }
+    document.risk_score, document.summary = score, summary
+    document.status = derive_status(analyses)
+    db.commit()
+    events.publish(redis, document_id, "summary", {"id": document_id, "risk_score": score, "status": document.status})
+    return summary
