@@ -1,6 +1,7 @@
 """RQ on real Redis: jobs run in the app context in job processes forked by the worker's supervisor,
 failures are recorded, SIGTERM lets the running job finish, a dead or worn-out job process is
 replaced, and the scheduler enqueues each periodic job once per period."""
+import contextlib
 import signal
 import subprocess
 import time
@@ -118,29 +119,39 @@ def _job_processes(worker, count, connection, timeout=30):
         time.sleep(0.1)
 
 
+@contextlib.contextmanager
+def supervised_worker(env, *extra):
+    """A `flask worker` for the test's body, which must then stop cleanly on SIGTERM; its output is
+    in the yielded dict afterwards."""
+    worker, after = start_worker(env, "--queues", "maintenance", *extra), {}
+    try:
+        yield worker, after
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        after["output"] = worker.communicate(timeout=30)[0].decode()
+    assert worker.returncode == 0, after["output"][-2000:]
+
+
+def _run(queue, connection, count, seconds=0.0):
+    return _finished(connection, [queue.enqueue("tests.support.jobs.process_window", args=(seconds,)) for _ in range(count)])
+
+
 def test_job_processes_run_jobs_side_by_side(app, worker_env, redis_url):
     connection = redis_lib.Redis.from_url(redis_url)
     queue = Queue("maintenance", connection=connection, serializer=SERIALIZER)
-    worker = start_worker(worker_env, "--queues", "maintenance", "--processes", "3")
-    try:
+    with supervised_worker(worker_env, "--processes", "3") as (worker, _):
         _job_processes(worker, 3, connection)
-        jobs = [queue.enqueue("tests.support.jobs.process_window", args=(1.5,)) for _ in range(3)]
-        windows = _finished(connection, jobs)
+        windows = _run(queue, connection, 3, 1.5)
         assert len({w["pid"] for w in windows}) == 3  # one job each, in three processes
         assert max(w["started"] for w in windows) < min(w["ended"] for w in windows)  # at the same time
-    finally:
-        worker.send_signal(signal.SIGTERM)
-        worker.communicate(timeout=30)
-    assert worker.returncode == 0
 
 
 def test_a_job_process_is_replaced_after_max_jobs_and_when_killed(app, worker_env, redis_url):
     connection = redis_lib.Redis.from_url(redis_url)
     queue = Queue("maintenance", connection=connection, serializer=SERIALIZER)
-    worker = start_worker(worker_env, "--queues", "maintenance", "--processes", "1", "--max-jobs", "2")
-    try:
+    with supervised_worker(worker_env, "--processes", "1", "--max-jobs", "2") as (worker, _):
         (first,) = _job_processes(worker, 1, connection)
-        pids = [w["pid"] for w in _finished(connection, [queue.enqueue("tests.support.jobs.process_window", args=(0,)) for _ in range(3)])]
+        pids = [w["pid"] for w in _run(queue, connection, 3)]
         # The first two jobs ran in one process, which ran them in itself; the third in its replacement.
         assert pids[0] == pids[1] == first.pid and pids[2] != first.pid
         (second,) = _job_processes(worker, 1, connection)
@@ -153,30 +164,19 @@ def test_a_job_process_is_replaced_after_max_jobs_and_when_killed(app, worker_en
                 break
             assert time.monotonic() < deadline
             time.sleep(0.1)
-        (after,) = _finished(connection, [queue.enqueue("tests.support.jobs.process_window", args=(0,))])
-        assert after["pid"] == third.pid
-    finally:
-        worker.send_signal(signal.SIGTERM)
-        worker.communicate(timeout=30)
-    assert worker.returncode == 0
+        assert _run(queue, connection, 1)[0]["pid"] == third.pid
 
 
 def test_a_job_process_over_its_memory_limit_is_replaced_after_its_job(app, worker_env, redis_url):
     connection = redis_lib.Redis.from_url(redis_url)
     queue = Queue("maintenance", connection=connection, serializer=SERIALIZER)
     # Every job process holds more than 64 MiB (the app alone does), so each is replaced after one job.
-    worker = start_worker({**worker_env, "WORKER_MAX_MEMORY_MB": "64", "LOG_LEVEL": "INFO"}, "--queues", "maintenance",
-                          "--processes", "1")
-    try:
+    env = {**worker_env, "WORKER_MAX_MEMORY_MB": "64", "LOG_LEVEL": "INFO"}
+    with supervised_worker(env, "--processes", "1") as (worker, after):
         _job_processes(worker, 1, connection)
-        first = _finished(connection, [queue.enqueue("tests.support.jobs.process_window", args=(0,))])[0]
-        second = _finished(connection, [queue.enqueue("tests.support.jobs.process_window", args=(0,))])[0]
+        first, second = _run(queue, connection, 1)[0], _run(queue, connection, 1)[0]
         assert first["pid"] != second["pid"]
-    finally:
-        worker.send_signal(signal.SIGTERM)
-        output = worker.communicate(timeout=30)[0].decode()
-    assert worker.returncode == 0
-    assert '"message": "job process replaced: memory"' in output
+    assert '"message": "job process replaced: memory"' in after["output"]
 
 
 def test_job_processes_stop_when_their_supervisor_is_killed(app, worker_env, redis_url):
