@@ -129,7 +129,7 @@ def _vet_zip(vetted: VettedFile, limits: Limits) -> None:
     if "[Content_Types].xml" not in names:
         raise IntakeError(415, "not_a_word_document", "The file is a zip archive but not a Word document.")
     vetted.zip, vetted.budget = zf, limits.max_unzipped
-    from .docx_extract import parse_xml
+    from .wordml import parse_xml
 
     types = vetted.read_part("[Content_Types].xml").decode("utf-8", "replace")
     if "macroEnabled" in types or "vbaProject" in types:

@@ -14,7 +14,7 @@ import docx
 from docx.text.paragraph import Paragraph
 from docx.text.run import Run
 
-from app.documents.docx_extract import W, W_P, W_RPR, W_T, Styles, _run_text, body_blocks, iter_runs, read_paragraph, run_state, table_layout
+from app.documents.wordml import W, W_P, W_RPR, W_T, Styles, body_blocks, iter_runs, read_paragraph, run_state, run_text, table_layout
 
 XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
 
@@ -24,7 +24,7 @@ def _visible_runs(p, styles: Styles) -> list[tuple[object, int, int]]:
     style = read_paragraph(p, styles).style
     placed, position, state = [], 0, run_state(p)
     for run in iter_runs(p):
-        text = _run_text(run, styles, style, state)
+        text = run_text(run, styles, style, state)
         if text:
             placed.append((run, position, position + len(text)))
             position += len(text)

@@ -68,7 +68,7 @@ def test_duplicate_titles_stay_distinct_with_their_own_text():
 
 
 def test_anchors_point_at_the_exact_text_of_each_block():
-    from app.documents.docx_extract import SAFE_PARSER, W_BODY, Styles, body_blocks, read_paragraph, table_text
+    from app.documents.wordml import SAFE_PARSER, W_BODY, Styles, body_blocks, read_paragraph, table_text
     from lxml import etree
 
     data, _ = corpus.tables_in_reading_order()
