@@ -88,7 +88,7 @@ def main() -> None:
     from bench.harness import UNLIMITED, bench_environment, signed_in
     from tests.fakes.bedrock import FakeBedrock
     from tests.review.conftest import grounded_reply
-    from tests.support.processes import BIN, Gunicorn, process_env
+    from tests.support.processes import BIN, Gunicorn, process_env, stop_processes
 
     fake = FakeBedrock().start()
     fake.responder = grounded_reply
@@ -134,10 +134,10 @@ def main() -> None:
 
         def run_document(caching: bool) -> dict:
             env = environment(caching)
-            workers = [subprocess.Popen([str(BIN / "flask"), "--app", "application", "worker", "--queues", "analysis",
-                                         "--processes", str(args.workers)],
-                                        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
-            procs.extend(workers)
+            worker = subprocess.Popen([str(BIN / "flask"), "--app", "application", "worker", "--queues", "analysis",
+                                       "--processes", str(args.workers)],
+                                      cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            procs.append(worker)
             wait_for_idle_workers(jobs_redis, args.workers)
             document_id = new_document()
             started = time.perf_counter()
@@ -150,10 +150,7 @@ def main() -> None:
                     break
                 time.sleep(0.05)
             elapsed = time.perf_counter() - started
-            for worker in workers:
-                worker.terminate()
-            for worker in workers:
-                worker.wait(timeout=30)
+            stop_processes(worker)
             timeline = job_timeline(jobs_redis, args.latency)  # after the workers stop: every job has ended
             with psycopg.connect(database_url.replace("+psycopg", ""), autocommit=True) as conn:
                 row = conn.execute("SELECT sum(input_tokens), sum(cache_read_tokens), sum(cache_write_tokens), count(*) "

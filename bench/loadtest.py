@@ -182,7 +182,7 @@ def main() -> None:
 
     from bench.harness import bench_environment
     from tests.fakes.bedrock import FakeBedrock
-    from tests.support.processes import BIN, process_env
+    from tests.support.processes import BIN, process_env, stop_processes
     from tests.support.services import free_port
 
     out = Path(tempfile.mkdtemp(prefix="ai-prism-loadtest-"))
@@ -298,14 +298,7 @@ def main() -> None:
             "logs": str(out),
         }, indent=2))
     finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop_processes(*procs)
         stack.close()
         fake.stop()
 

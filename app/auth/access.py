@@ -10,10 +10,14 @@ from app.errors import APIError
 from app.extensions import db
 
 
+def _visible(owner_id: int) -> bool:
+    return current_user.is_admin or owner_id == current_user.id
+
+
 def owned_or_404(model, object_id: int, owner_attr: str = "user_id"):
     """The object when the current user owns it (or is an admin); otherwise 404, never 403."""
     obj = db.session.get(model, object_id)
-    if obj is None or (not current_user.is_admin and getattr(obj, owner_attr) != current_user.id):
+    if obj is None or not _visible(getattr(obj, owner_attr)):
         raise APIError(404, "not_found", f"No {model.__name__.lower()} with id {object_id}.")
     return obj
 
@@ -43,6 +47,6 @@ def document_child_or_404(model, object_id: int, label: str):
     row = db.session.execute(
         select(model, Document.user_id).join(Document, Document.id == model.document_id).where(model.id == object_id)
     ).first()
-    if row is None or (not current_user.is_admin and row.user_id != current_user.id):
+    if row is None or not _visible(row.user_id):
         raise APIError(404, "not_found", f"No {label} with id {object_id}.")
     return row[0]

@@ -16,7 +16,7 @@ import pytest
 from app import create_app
 from tests.conftest import _clean, app_config
 from tests.fakes.bedrock import FakeBedrock
-from tests.support.processes import BIN, ROOT, Gunicorn, process_env
+from tests.support.processes import BIN, ROOT, Gunicorn, process_env, stop_processes
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 ARTIFACTS = ROOT / "artifacts" / "e2e"
@@ -76,11 +76,7 @@ def stack(database_url, redis_url, tmp_path_factory):
         web.wait_ready()
         yield Stack(web.url, fake, database_url, redis_url)
     finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+        stop_processes(worker, timeout=20)
         web.stop()
         fake.stop()
         _clean(cleaner, redis_url)

@@ -1,4 +1,5 @@
 """Job functions used only by the worker tests."""
+import os
 import time
 
 from flask import current_app
@@ -22,6 +23,4 @@ def process_window(seconds: float) -> dict:
     """Sleep; say which process ran the job and when (monotonic clock, shared by the machine)."""
     started = time.monotonic()
     time.sleep(seconds)
-    import os
-
     return {"pid": os.getpid(), "started": started, "ended": time.monotonic()}

@@ -16,6 +16,19 @@ ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 
 
+def stop_processes(*procs: subprocess.Popen, timeout: float = 30) -> None:
+    """SIGTERM to every one still running (a warm shutdown), then wait; kill what outlasts `timeout`."""
+    for proc in procs:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    for proc in procs:
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 def process_env(database_url: str, redis_url: str, storage_dir: str, **extra: str) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "BEDROCK_", "S3_"))}
     env.update({
@@ -64,12 +77,6 @@ class Gunicorn:
         return [child.pid for child in psutil.Process(self.proc.pid).children()]
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_processes(self.proc, timeout=20)
         if self._log is not subprocess.DEVNULL:
             self._log.close()
