@@ -22,6 +22,7 @@ import time
 
 from flask import Flask
 from rq import SimpleWorker
+from rq.worker import WorkerStatus
 
 from app.jobs import SERIALIZER, queue
 from app.logs import current_job_id
@@ -30,6 +31,7 @@ from app.metrics import mark_process_dead, observe_job
 log = logging.getLogger(__name__)
 RESTART_BACKOFF_MAX_S = 30.0
 SCHEDULER_SLOT = -1
+STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 
 
 class AppWorker(SimpleWorker):
@@ -53,6 +55,17 @@ class AppWorker(SimpleWorker):
             _flush_model_calls(self.flask_app)
             current_job_id.reset(token)
             self._recycle_when_too_big()
+
+    def _shutdown(self) -> None:
+        """A stop signal (RQ's warm shutdown). RQ leaves an idle worker by raising StopRequested from
+        the signal handler; that is an Exception, and raised inside a logging call or redis-py's error
+        handling it is swallowed, after which the worker retries an absent Redis for ever. An idle
+        worker has no job to finish, so it leaves by SystemExit, which nothing catches on the way."""
+        if self.get_state() == WorkerStatus.BUSY:
+            super()._shutdown()  # finish the job first
+            return
+        self._stop_requested = True
+        raise SystemExit(0)
 
     def _recycle_when_too_big(self) -> None:
         size = resident_mb()
@@ -201,9 +214,15 @@ class Supervisor:
         self.stopping = False
         self.failed = 0
 
-    def run(self) -> int:
+    def listen(self) -> None:
+        """Take SIGTERM and SIGINT from now on. Called before the warm-up: a KeyboardInterrupt raised
+        there can land in a garbage-collector callback, where Python ignores it, and the stop would be
+        lost."""
         signal.signal(signal.SIGTERM, self._stop)
         signal.signal(signal.SIGINT, self._stop)
+
+    def run(self) -> int:
+        self.listen()
         for slot in range(self.processes):
             self._spawn(slot)
         if not self.burst:
@@ -244,14 +263,23 @@ class Supervisor:
 
     def _spawn(self, slot: int) -> None:
         supervisor_pid = os.getpid()
+        # No stop signal is taken between the check and the fork, nor between the fork and the new
+        # process's own handlers: the supervisor would not yet know the child to pass the stop on to,
+        # and the child would run the supervisor's handler and then work on regardless.
+        signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+        if self.stopping:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+            return
         pid = os.fork()
         if pid:
             self.children[pid] = (slot, time.monotonic())
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)  # a pending stop now reaches it too
             return
         code = 1
         try:
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
             signal.signal(signal.SIGINT, signal.SIG_DFL)
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
             _die_with_parent(supervisor_pid)
             random.seed()
             self.app.extensions["database"].dispose(close=False)  # never share the supervisor's sockets
@@ -289,7 +317,8 @@ def run_worker(app: Flask, queue_names: list[str], burst: bool = False, processe
                max_jobs: int | None = None) -> int:
     """Warm up, then supervise the job processes until stopped (burst: until the queues are empty).
     Returns the exit code: 1 when a burst job process failed."""
-    warm_up(app)
     supervisor = Supervisor(app, queue_names, processes or app.config["WORKER_PROCESSES"], burst,
                             max_jobs or app.config["WORKER_MAX_JOBS"])
+    supervisor.listen()
+    warm_up(app)
     return supervisor.run()

@@ -3,6 +3,7 @@ again when Redis is back, and runs the jobs enqueued after, without a process re
 `make chaos`: RQ's own worker exits)."""
 from __future__ import annotations
 
+import signal
 import subprocess
 import time
 
@@ -73,3 +74,54 @@ def test_worker_asked_to_stop_while_redis_goes_away_stops(database_url, redis_ur
         if worker.poll() is None:
             worker.kill()
         proxy.cut()
+
+
+def test_an_idle_worker_stops_even_when_the_stop_lands_inside_a_logging_call(app):
+    """RQ leaves an idle worker by raising StopRequested from the signal handler. Raised while a log
+    line is written, logging swallows it and the worker went on retrying an absent Redis for ever (a
+    CI run of the test above hung that way). The stop must get through."""
+    import logging
+
+    from workers.worker import build_worker
+
+    worker = build_worker(app, ["maintenance"])
+
+    class SignalArrivesHere(logging.Handler):
+        def emit(self, record):
+            worker.request_stop(signal.SIGINT, None)
+
+    logger = logging.getLogger("tests.stop-inside-logging")
+    logger.addHandler(SignalArrivesHere())
+    logger.propagate = False
+    previous = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    try:
+        with pytest.raises(SystemExit):
+            logger.warning("redis unavailable")
+        assert worker._stop_requested
+    finally:
+        signal.signal(signal.SIGINT, previous[0])
+        signal.signal(signal.SIGTERM, previous[1])
+        logger.handlers.clear()
+
+
+def test_a_stop_during_the_supervisors_warm_up_starts_no_job_process(app):
+    """A stop that arrives before or while the job processes are forked is not lost: none is started
+    after it (earlier, the ones forked after the signal never heard of it and the supervisor waited on
+    them for ever)."""
+    import os
+
+    from workers.worker import Supervisor
+
+    supervisor = Supervisor(app, ["maintenance"], processes=2, burst=False, max_jobs=None)
+    previous = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    try:
+        supervisor.listen()
+        os.kill(os.getpid(), signal.SIGTERM)  # the handler only records it: no exception to lose
+        time.sleep(0.05)
+        assert supervisor.stopping
+        started = time.monotonic()
+        assert supervisor.run() == 0
+        assert supervisor.children == {} and time.monotonic() - started < 5
+    finally:
+        signal.signal(signal.SIGINT, previous[0])
+        signal.signal(signal.SIGTERM, previous[1])
