@@ -15,7 +15,10 @@ from tests.ops import ebextensions as eb
 # (…/dg/command-options-specific.html#command-options-python). Only namespaces we use are listed,
 # each with all of its documented options, so a misspelt or invented name fails here instead of
 # at `eb deploy`. Namespaces whose option names are free (environment properties, custom options)
-# are checked separately.
+# are checked separately. Checked name by name (and each value we set against its documented range)
+# against the guide's own source, awsdocs/aws-elastic-beanstalk-developer-guide at 218757e
+# (doc_source/command-options-general.md) and 5635f71 (doc_source/command-options-specific.md);
+# EnableCapacityRebalancing and IpAddressType are newer than that copy, from the current pages.
 DOCUMENTED_OPTIONS = {
     "aws:autoscaling:asg": {
         "Availability Zones", "Cooldown", "Custom Availability Zones", "EnableCapacityRebalancing", "MinSize", "MaxSize",
