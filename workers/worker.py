@@ -267,14 +267,18 @@ class Supervisor:
         # process's own handlers: the supervisor would not yet know the child to pass the stop on to,
         # and the child would run the supervisor's handler and then work on regardless.
         signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
-        if self.stopping:
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
-            return
-        pid = os.fork()
-        if pid:
+        try:
+            if self.stopping:
+                return
+            pid = os.fork()
+            if pid == 0:
+                self._run_child(slot, supervisor_pid)  # never returns
             self.children[pid] = (slot, time.monotonic())
+        finally:
             signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)  # a pending stop now reaches it too
-            return
+
+    def _run_child(self, slot: int, supervisor_pid: int) -> None:
+        """The new job or scheduler process: its own handlers, then its work; it ends with os._exit."""
         code = 1
         try:
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -288,7 +292,7 @@ class Supervisor:
             else:
                 work(self.app, self.queue_names, burst=self.burst, max_jobs=self.max_jobs)
             code = 0
-        except SystemExit as exc:  # RQ's cold shutdown
+        except SystemExit as exc:  # a stop: RQ's cold shutdown, or an idle job process's warm one
             code = exc.code if isinstance(exc.code, int) else 0
         except BaseException:
             log.exception("worker process failed", extra={"kind": "scheduler" if slot == SCHEDULER_SLOT else "job"})
