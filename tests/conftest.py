@@ -40,8 +40,10 @@ def database_url(services):
 
 @pytest.fixture(scope="session")
 def redis_url(services):
-    # A database number of its own, so a second test run on the machine does not collide.
-    url = f"{services.redis_base_url}/{1 + os.getpid() % 15}"
+    # A database number of its own, so a second test run on the machine does not collide
+    # (TEST_REDIS_DB picks one explicitly when several suites run side by side).
+    number = int(os.environ.get("TEST_REDIS_DB") or 1 + os.getpid() % 15)
+    url = f"{services.redis_base_url}/{number}"
     redis_lib.Redis.from_url(url).flushdb()
     return url
 
