@@ -14,7 +14,7 @@ from app.models import ApiToken, User, utcnow
 
 from . import service
 from .access import owned_or_404, require_role
-from .throttle import login_throttle
+from .throttle import sign_in_throttle
 
 bp = Blueprint("auth", __name__, url_prefix="/api/auth")
 
@@ -49,6 +49,32 @@ def csrf_token():
     return jsonify({"csrf_token": generate_csrf()})
 
 
+def _too_many(wait: int) -> APIError:
+    return APIError(
+        429, "too_many_attempts", f"Too many failed sign-ins. Try again in {wait} seconds.",
+        headers={"Retry-After": str(wait)},
+    )
+
+
+def checked_password(email: str, password, wrong: APIError) -> User:
+    """The active user with this email and password, throttled as a sign-in: 429 with Retry-After
+    when this address (or this address for this account) is over its limit, or when the account is
+    being slowed and this address has failed; ``wrong`` when the password is not right."""
+    throttle = sign_in_throttle()
+    address = request.remote_addr or "unknown"
+    verdict = throttle.check(email, address)
+    if verdict.refuse_for is not None:
+        raise _too_many(verdict.refuse_for)
+    user = service.authenticate(db.session, email, password if isinstance(password, str) else "")
+    if user is None:
+        wait = throttle.record_failure(email, address)
+        if wait:
+            raise _too_many(wait)
+        raise wrong
+    throttle.record_success(email, address)
+    return user
+
+
 @bp.post("/login")
 def login():
     body = json_body()
@@ -56,18 +82,7 @@ def login():
     if not isinstance(email, str) or not isinstance(password, str) or not email or not password:
         raise APIError(400, "missing_credentials", "Give both email and password.")
     email = service.normalise_email(email)
-    address = request.remote_addr or "unknown"
-    wait = login_throttle.retry_after(email, address)
-    if wait is not None:
-        raise APIError(
-            429, "too_many_attempts",
-            f"Too many failed sign-ins. Try again in {wait} seconds.",
-            headers={"Retry-After": str(wait)},
-        )
-    user = service.authenticate(db.session, email, password)
-    if user is None:
-        login_throttle.record_failure(email, address)
-        raise APIError(401, "invalid_credentials", "Wrong email or password.")
+    user = checked_password(email, password, APIError(401, "invalid_credentials", "Wrong email or password."))
     return jsonify({**_sign_in(user), "redirect": safe_next(body.get("next"))})
 
 
@@ -163,9 +178,8 @@ def revoke_token(token_id: int):
 @login_required
 def change_password():
     body = json_body()
-    if service.authenticate(db.session, current_user.email, body.get("current_password", "")) is None:
-        raise APIError(403, "wrong_password", "The current password is not right.")
-    user = current_user._get_current_object()
+    user = checked_password(current_user.email, body.get("current_password"),
+                            APIError(403, "wrong_password", "The current password is not right."))
     try:
         service.set_password(db.session, user, body.get("new_password", ""))
     except service.AccountError as exc:
