@@ -13,7 +13,7 @@ from app.extensions import db, redis_clients
 from app.models import ApiToken, User, utcnow
 
 from . import service
-from .access import owned_or_404, require_role
+from .access import owned_or_404, require_role, session_only
 from .throttle import sign_in_throttle
 
 bp = Blueprint("auth", __name__, url_prefix="/api/auth")
@@ -76,6 +76,7 @@ def checked_password(email: str, password, wrong: APIError) -> User:
 
 
 @bp.post("/login")
+@session_only
 def login():
     body = json_body()
     email, password = body.get("email"), body.get("password")
@@ -122,6 +123,7 @@ def setup_state():
 
 
 @bp.post("/setup")
+@session_only
 def setup():
     """Create the first (admin) account; refused once any account exists."""
     body = json_body()
@@ -150,14 +152,19 @@ def list_tokens():
 
 
 @bp.post("/tokens")
+@session_only
 @login_required
 def create_token():
     body = json_body()
     expires = body.get("expires_in_days")
     if expires is not None and (not isinstance(expires, int) or isinstance(expires, bool)):
         raise APIError(422, "invalid_expiry", "expires_in_days must be a whole number of days.")
+    scope = body.get("scope", "full")
     try:
-        raw, token = service.create_api_token(db.session, current_user, body.get("name", ""), expires)
+        raw, token = service.create_api_token(
+            db.session, current_user, body.get("name", ""), expires_in_days=expires, scope=scope,
+            default_days=current_app.config["TOKEN_DEFAULT_DAYS"], max_days=current_app.config["TOKEN_MAX_DAYS"],
+        )
     except service.AccountError as exc:
         raise _account_error(exc) from exc
     db.session.commit()
@@ -175,6 +182,7 @@ def revoke_token(token_id: int):
 
 
 @bp.post("/password")
+@session_only
 @login_required
 def change_password():
     body = json_body()

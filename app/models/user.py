@@ -61,10 +61,16 @@ class User(Timestamped, Base):
         }
 
 
+TOKEN_SCOPES = ("full", "read")
+
+
 class ApiToken(Base):
-    """A personal token for scripts. Only its SHA-256 digest is stored."""
+    """A personal token for scripts. Only its SHA-256 digest is stored. A token acts as its owner
+    on the API but can never create tokens, change a password or open a browser session; a
+    ``read`` token may only read (GET, HEAD, OPTIONS)."""
 
     __tablename__ = "api_tokens"
+    __table_args__ = (CheckConstraint("scope IN ('full', 'read')", name="scope"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(
@@ -76,10 +82,16 @@ class ApiToken(Base):
     prefix: Mapped[str] = mapped_column(String(16), nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Set on every token made since 0004_auth (at most TOKEN_MAX_DAYS ahead); older tokens got one then.
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    scope: Mapped[str] = mapped_column(String(10), nullable=False, default="full", server_default="full")
 
     user: Mapped[User] = relationship(back_populates="tokens")
+
+    @property
+    def read_only(self) -> bool:
+        return self.scope == "read"
 
     def to_dict(self) -> dict:
         return {
@@ -89,5 +101,7 @@ class ApiToken(Base):
             "created_at": self.created_at.isoformat(),
             "last_used_at": self.last_used_at.isoformat() if self.last_used_at else None,
             "expires_at": self.expires_at.isoformat() if self.expires_at else None,
+            "scope": self.scope,
             "revoked": self.revoked_at is not None,
+            "revoked_at": self.revoked_at.isoformat() if self.revoked_at else None,
         }
