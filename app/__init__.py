@@ -73,7 +73,8 @@ def create_app(config: dict | None = None):
     register_task("chat", offline_answer)
     app.extensions["model_chain"] = build_chain(app)
 
-    from .auth.views import admin_bp, bp as auth_bp
+    from .auth.admin_views import admin_bp
+    from .auth.views import bp as auth_bp
     from .documents.views import bp as documents_bp
     from .llm.views import bp as models_bp
     from .chat.views import bp as chat_bp

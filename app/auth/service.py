@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from app.models import ROLES, ApiToken, User, utcnow
+from app.models import ROLES, AccountEvent, ApiToken, User, utcnow
 from app.models.user import TOKEN_SCOPES
 from app.offload import off_loop
 
@@ -29,6 +29,10 @@ class AccountError(ValueError):
         super().__init__(message)
         self.code = code
         self.message = message
+
+
+class AccountDisabled(Exception):
+    """The password was right but an administrator has disabled the account."""
 
 
 def normalise_email(email: str) -> str:
@@ -86,15 +90,19 @@ def create_user(db: Session, email: str, password: str, role: str = "reviewer", 
 
 
 def authenticate(db: Session, email: str, password: str) -> User | None:
-    """The active user with that email and password, or None. Same cost whether or not it exists."""
+    """The active user with that email and password, or None. Same cost whether or not it exists.
+    Raises AccountDisabled when the password is right for a disabled account (and only then, so a
+    guesser learns nothing about the account)."""
     if not isinstance(email, str) or not isinstance(password, str):
         return None
     user = db.scalar(select(User).where(User.email == normalise_email(email)))
     if user is None:
         off_loop(check_password_hash, _DUMMY_HASH, password)
         return None
-    if not off_loop(check_password_hash, user.password_hash, password) or not user.is_active_account:
+    if not off_loop(check_password_hash, user.password_hash, password):
         return None
+    if not user.is_active_account:
+        raise AccountDisabled(user.email)
     return user
 
 
@@ -163,6 +171,42 @@ def revoke_tokens(user: User) -> int:
     for token in live:
         token.revoked_at = now
     return len(live)
+
+
+def _record(db: Session, actor: User, user: User, action: str, **detail) -> AccountEvent:
+    event = AccountEvent(actor_id=actor.id, actor_email=actor.email, user_id=user.id, user_email=user.email,
+                         action=action, detail=detail or None)
+    db.add(event)
+    return event
+
+
+def record_created(db: Session, actor: User, user: User) -> None:
+    _record(db, actor, user, "create", role=user.role)
+
+
+def disable_user(db: Session, actor: User, user: User) -> None:
+    """Disable an account: sign-in is refused, and its sessions and tokens end at once."""
+    if user.id == actor.id:
+        raise AccountError("cannot_disable_self", "You cannot disable your own account.")
+    if not user.is_active_account:
+        return
+    user.is_active_account = False
+    user.auth_version += 1  # every session carries the old version and stops working
+    _record(db, actor, user, "disable", tokens_revoked=revoke_tokens(user))
+
+
+def enable_user(db: Session, actor: User, user: User) -> None:
+    if user.is_active_account:
+        return
+    user.is_active_account = True
+    _record(db, actor, user, "enable")
+
+
+def reset_password(db: Session, actor: User, user: User, new_password: str) -> None:
+    """An administrator sets a new password: the user's sessions and tokens end."""
+    live = sum(1 for t in user.tokens if t.revoked_at is None)
+    set_password(db, user, new_password)
+    _record(db, actor, user, "reset_password", tokens_revoked=live)
 
 
 def purge_expired_tokens(db: Session, older_than: timedelta = timedelta(days=30)) -> int:

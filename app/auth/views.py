@@ -65,7 +65,11 @@ def checked_password(email: str, password, wrong: APIError) -> User:
     verdict = throttle.check(email, address)
     if verdict.refuse_for is not None:
         raise _too_many(verdict.refuse_for)
-    user = service.authenticate(db.session, email, password if isinstance(password, str) else "")
+    try:
+        user = service.authenticate(db.session, email, password if isinstance(password, str) else "")
+    except service.AccountDisabled as exc:
+        raise APIError(403, "account_disabled",
+                       "This account has been disabled by an administrator. Ask an administrator to enable it.") from exc
     if user is None:
         wait = throttle.record_failure(email, address)
         if wait:
@@ -195,28 +199,3 @@ def change_password():
     db.session.commit()
     # This session continues under the new auth version; every other one has just ended.
     return jsonify(_sign_in(user))
-
-
-admin_bp = Blueprint("admin_users", __name__, url_prefix="/api/admin/users")
-
-
-@admin_bp.get("")
-@require_role("admin")
-def list_users():
-    users = db.session.scalars(select(User).order_by(User.id)).all()
-    return jsonify({"users": [u.to_dict() for u in users]})
-
-
-@admin_bp.post("")
-@require_role("admin")
-def create_user():
-    body = json_body()
-    try:
-        user = service.create_user(
-            db.session, body.get("email", ""), body.get("password", ""),
-            body.get("role", "reviewer"), body.get("display_name", ""),
-        )
-    except service.AccountError as exc:
-        raise _account_error(exc) from exc
-    db.session.commit()
-    return jsonify({"user": user.to_dict()}), 201

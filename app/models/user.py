@@ -6,14 +6,17 @@ from datetime import datetime
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base, Timestamped, UTCDateTime, utcnow
+from .base import Base, JSONType, Timestamped, UTCDateTime, utcnow
 
-ROLES = ("reviewer", "analyst", "admin")
+# Reviewers work on their own documents; admins also see everyone's and run the admin page. (An
+# "analyst" role once existed without any meaning; migration 0004_auth made analysts reviewers.)
+ROLES = ("reviewer", "admin")
+ACCOUNT_ACTIONS = ("create", "disable", "enable", "reset_password")
 
 
 class User(Timestamped, Base):
     __tablename__ = "users"
-    __table_args__ = (CheckConstraint("role IN ('reviewer', 'analyst', 'admin')", name="role"),)
+    __table_args__ = (CheckConstraint("role IN ('reviewer', 'admin')", name="role"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     email: Mapped[str] = mapped_column(String(320), unique=True, nullable=False)
@@ -56,6 +59,7 @@ class User(Timestamped, Base):
             "email": self.email,
             "display_name": self.display_name,
             "role": self.role,
+            "disabled": not self.is_active_account,
             "created_at": self.created_at.isoformat() if self.created_at else None,
             "last_login_at": self.last_login_at.isoformat() if self.last_login_at else None,
         }
@@ -104,4 +108,33 @@ class ApiToken(Base):
             "scope": self.scope,
             "revoked": self.revoked_at is not None,
             "revoked_at": self.revoked_at.isoformat() if self.revoked_at else None,
+        }
+
+
+class AccountEvent(Base):
+    """One immutable record of an administrator's action on an account: who, on whom, what, when.
+    Emails are copied so the record reads the same whatever later happens to either account."""
+
+    __tablename__ = "account_events"
+    __table_args__ = (
+        CheckConstraint("action IN ('create', 'disable', 'enable', 'reset_password')", name="action"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    actor_email: Mapped[str] = mapped_column(String(320), nullable=False)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    user_email: Mapped[str] = mapped_column(String(320), nullable=False)
+    action: Mapped[str] = mapped_column(String(30), nullable=False)
+    detail: Mapped[dict | None] = mapped_column(JSONType)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+
+    def to_dict(self) -> dict:
+        return {
+            "id": self.id,
+            "at": self.created_at.isoformat(),
+            "actor": {"id": self.actor_id, "email": self.actor_email},
+            "user": {"id": self.user_id, "email": self.user_email},
+            "action": self.action,
+            "detail": self.detail or {},
         }

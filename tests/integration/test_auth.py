@@ -164,9 +164,9 @@ def test_admin_routes_check_the_role(app, make_user):
     login(boss, "boss@example.com")
     assert ann.get("/api/admin/users").status_code == 403
     assert boss.get("/api/admin/users").status_code == 200
-    created = boss.post("/api/admin/users", json={"email": "cat@example.com", "password": PASSWORD, "role": "analyst"},
+    created = boss.post("/api/admin/users", json={"email": "cat@example.com", "password": PASSWORD, "role": "reviewer"},
                         headers={"X-CSRFToken": csrf_token(boss)})
-    assert created.status_code == 201 and created.get_json()["user"]["role"] == "analyst"
+    assert created.status_code == 201 and created.get_json()["user"]["role"] == "reviewer"
     dup = boss.post("/api/admin/users", json={"email": "CAT@example.com", "password": PASSWORD},
                     headers={"X-CSRFToken": csrf_token(boss)})
     assert dup.status_code == 409
