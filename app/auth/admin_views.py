@@ -11,7 +11,7 @@ from app.models import AccountEvent, User
 
 from . import service
 from .access import require_role, session_only
-from .views import _account_error, json_body
+from .views import account_error, json_body
 
 admin_bp = Blueprint("admin_users", __name__, url_prefix="/api/admin/users")
 
@@ -41,7 +41,7 @@ def create_user():
             body.get("role", "reviewer"), body.get("display_name", ""),
         )
     except service.AccountError as exc:
-        raise _account_error(exc) from exc
+        raise account_error(exc) from exc
     service.record_created(db.session, current_user, user)
     db.session.commit()
     return jsonify({"user": user.to_dict()}), 201
@@ -81,7 +81,7 @@ def reset_password(user_id: int):
     try:
         service.reset_password(db.session, current_user, user, body.get("new_password", ""))
     except service.AccountError as exc:
-        raise _account_error(exc) from exc
+        raise account_error(exc) from exc
     db.session.commit()
     return jsonify({"user": user.to_dict()})
 

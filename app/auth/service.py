@@ -127,7 +127,7 @@ def create_api_token(
     name = (name or "").strip()
     if not name or len(name) > 100:
         raise AccountError("invalid_name", "Give the token a name of 1 to 100 characters.")
-    days = default_days if expires_in_days is None else expires_in_days
+    days = min(default_days, max_days) if expires_in_days is None else expires_in_days
     if not (1 <= days <= max_days):
         raise AccountError("invalid_expiry", f"expires_in_days must be between 1 and {max_days}.")
     if scope not in TOKEN_SCOPES:

@@ -39,7 +39,7 @@ def _sign_in(user: User) -> dict:
     return {"user": user.to_dict(), "csrf_token": generate_csrf()}
 
 
-def _account_error(exc: service.AccountError):
+def account_error(exc: service.AccountError):
     status = 409 if exc.code == "email_taken" else 422
     return APIError(status, exc.code, exc.message)
 
@@ -141,7 +141,7 @@ def setup():
                 db.session, body.get("email", ""), body.get("password", ""), "admin", body.get("display_name", "")
             )
         except service.AccountError as exc:
-            raise _account_error(exc) from exc
+            raise account_error(exc) from exc
         db.session.commit()
     return jsonify(_sign_in(user)), 201
 
@@ -170,7 +170,7 @@ def create_token():
             default_days=current_app.config["TOKEN_DEFAULT_DAYS"], max_days=current_app.config["TOKEN_MAX_DAYS"],
         )
     except service.AccountError as exc:
-        raise _account_error(exc) from exc
+        raise account_error(exc) from exc
     db.session.commit()
     return jsonify({**token.to_dict(), "token": raw}), 201
 
@@ -195,7 +195,7 @@ def change_password():
     try:
         service.set_password(db.session, user, body.get("new_password", ""))
     except service.AccountError as exc:
-        raise _account_error(exc) from exc
+        raise account_error(exc) from exc
     db.session.commit()
     # This session continues under the new auth version; every other one has just ended.
     return jsonify(_sign_in(user))
