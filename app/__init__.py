@@ -43,7 +43,7 @@ def create_app(config: dict | None = None):
     init_metrics(app)  # first, so its timer starts before any other hook can answer
 
     from .auth.loading import init_auth
-    from .auth.throttle import login_throttle
+    from .auth.throttle import init_throttle
     from .extensions import db, redis_clients
     from .sessions import init_sessions
     from .storage import init_storage
@@ -56,7 +56,7 @@ def create_app(config: dict | None = None):
 
     init_security(app)
     init_auth(app)
-    login_throttle.init_app(app)
+    init_throttle(app)
     init_storage(app)
 
     from .web.assets import init_assets
@@ -73,7 +73,8 @@ def create_app(config: dict | None = None):
     register_task("chat", offline_answer)
     app.extensions["model_chain"] = build_chain(app)
 
-    from .auth.views import admin_bp, bp as auth_bp
+    from .auth.admin_views import admin_bp
+    from .auth.views import bp as auth_bp
     from .documents.views import bp as documents_bp
     from .llm.views import bp as models_bp
     from .chat.views import bp as chat_bp

@@ -46,7 +46,7 @@ def db_upgrade(revision: str) -> None:
 @users_cli.command("create")
 @click.argument("email")
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
-@click.option("--role", type=click.Choice(["admin", "reviewer", "analyst"]), default="reviewer", show_default=True)
+@click.option("--role", type=click.Choice(["admin", "reviewer"]), default="reviewer", show_default=True)
 @click.option("--name", "display_name", default="")
 def users_create(email: str, password: str, role: str, display_name: str) -> None:
     """Create an account (the first one is usually --role admin)."""

@@ -167,7 +167,14 @@ def load_settings(environ=None) -> dict:
         "CORS_ALLOWED_ORIGINS": _list(env, "CORS_ALLOWED_ORIGINS"),
         "LOG_LEVEL": _str(env, "LOG_LEVEL", "INFO").upper(),
         "PROXY_COUNT": _int(env, "PROXY_COUNT", 0, minimum=0),
-        "LOGIN_FAILURE_LIMIT": _str(env, "LOGIN_FAILURE_LIMIT", "20/minute"),
+        # Sign-in throttling (app/auth/throttle.py): failures per (account, address) and per address
+        # are refused past these; failures per account only slow guessing down.
+        "LOGIN_PAIR_FAILURE_LIMIT": _str(env, "LOGIN_PAIR_FAILURE_LIMIT", "10/15 minutes"),
+        "LOGIN_ADDRESS_FAILURE_LIMIT": _str(env, "LOGIN_ADDRESS_FAILURE_LIMIT", "100/15 minutes"),
+        "LOGIN_SLOWDOWN_AFTER": _int(env, "LOGIN_SLOWDOWN_AFTER", 5, minimum=1),
+        "LOGIN_SLOWDOWN_MAX_SECONDS": _int(env, "LOGIN_SLOWDOWN_MAX_SECONDS", 300, minimum=1),
+        "TOKEN_DEFAULT_DAYS": _int(env, "TOKEN_DEFAULT_DAYS", 90, minimum=1),
+        "TOKEN_MAX_DAYS": _int(env, "TOKEN_MAX_DAYS", 365, minimum=1),
         "HEALTH_CHECK_TIMEOUT": _float(env, "HEALTH_CHECK_TIMEOUT", 1.5),
         "MAX_UPLOAD_BYTES": _int(env, "MAX_UPLOAD_MB", 20, minimum=1) * 1024 * 1024,
         # The upload and an optional guidelines file, plus room for the multipart framing.

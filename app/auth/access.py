@@ -9,6 +9,8 @@ from sqlalchemy import select
 from app.errors import APIError
 from app.extensions import db
 
+from .loading import bearer_token
+
 
 def _visible(owner_id: int) -> bool:
     return current_user.is_admin or owner_id == current_user.id
@@ -50,3 +52,21 @@ def document_child_or_404(model, object_id: int, label: str):
     if row is None or not _visible(row.user_id):
         raise APIError(404, "not_found", f"No {label} with id {object_id}.")
     return row[0]
+
+
+def session_only(view):
+    """For what an API token must never do: create tokens, change a password, sign in (open a
+    browser session) or administer accounts. A Bearer request gets 403 ``token_not_allowed``, so a
+    leaked token cannot outlive its own revocation."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        if bearer_token() is not None:
+            raise APIError(
+                403, "token_not_allowed",
+                "API tokens cannot do this (create tokens, change passwords, sign in or manage accounts); "
+                "sign in in the browser instead.",
+            )
+        return view(*args, **kwargs)
+
+    return wrapper

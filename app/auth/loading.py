@@ -1,7 +1,8 @@
 """How a request finds its user: the session cookie, or a Bearer token for scripts."""
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask, g, request
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
 from app.errors import APIError, error_response
@@ -39,10 +40,22 @@ def _load_user(user_id: str) -> User | None:
 
 @login_manager.request_loader
 def _load_user_from_token(req) -> User | None:
-    token = bearer_token()
-    if not token:
+    raw = bearer_token()
+    if not raw:
         return None
-    return service.user_for_token(db.session, token)
+    token = service.live_token(db.session, raw)
+    if token is None:
+        return None
+    g.api_token = token
+    return token.user
+
+
+def _refuse_read_only_token_writes() -> None:
+    """A read-only token may read; any other method answers 403 before a view runs."""
+    current_user._get_current_object()  # resolves the token (and g.api_token) now
+    token = g.get("api_token")
+    if token is not None and token.read_only:
+        raise APIError(403, "read_only_token", "This API token is read-only: it may only read (GET).")
 
 
 @login_manager.unauthorized_handler
@@ -57,8 +70,11 @@ def init_auth(app: Flask) -> None:
 
     @app.before_request
     def _csrf_for_browser_requests():
+        if request.method in SAFE_METHODS:
+            return None
         # Scripts authenticate with a Bearer token and carry no ambient cookie: no CSRF risk there.
-        if request.method in SAFE_METHODS or bearer_token() is not None:
+        if bearer_token() is not None:
+            _refuse_read_only_token_writes()
             return None
         if request.path.startswith("/health"):
             return None

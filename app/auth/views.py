@@ -13,8 +13,8 @@ from app.extensions import db, redis_clients
 from app.models import ApiToken, User, utcnow
 
 from . import service
-from .access import owned_or_404, require_role
-from .throttle import login_throttle
+from .access import owned_or_404, require_role, session_only
+from .throttle import sign_in_throttle
 
 bp = Blueprint("auth", __name__, url_prefix="/api/auth")
 
@@ -39,7 +39,7 @@ def _sign_in(user: User) -> dict:
     return {"user": user.to_dict(), "csrf_token": generate_csrf()}
 
 
-def _account_error(exc: service.AccountError):
+def account_error(exc: service.AccountError):
     status = 409 if exc.code == "email_taken" else 422
     return APIError(status, exc.code, exc.message)
 
@@ -49,25 +49,45 @@ def csrf_token():
     return jsonify({"csrf_token": generate_csrf()})
 
 
+def _too_many(wait: int) -> APIError:
+    return APIError(
+        429, "too_many_attempts", f"Too many failed sign-ins. Try again in {wait} seconds.",
+        headers={"Retry-After": str(wait)},
+    )
+
+
+def checked_password(email: str, password, wrong: APIError) -> User:
+    """The active user with this email and password, throttled as a sign-in: 429 with Retry-After
+    when this address (or this address for this account) is over its limit, or when the account is
+    being slowed and this address has failed; ``wrong`` when the password is not right."""
+    throttle = sign_in_throttle()
+    address = request.remote_addr or "unknown"
+    verdict = throttle.check(email, address)
+    if verdict.refuse_for is not None:
+        raise _too_many(verdict.refuse_for)
+    try:
+        user = service.authenticate(db.session, email, password if isinstance(password, str) else "")
+    except service.AccountDisabled as exc:
+        raise APIError(403, "account_disabled",
+                       "This account has been disabled by an administrator. Ask an administrator to enable it.") from exc
+    if user is None:
+        wait = throttle.record_failure(email, address)
+        if wait:
+            raise _too_many(wait)
+        raise wrong
+    throttle.record_success(email, address)
+    return user
+
+
 @bp.post("/login")
+@session_only
 def login():
     body = json_body()
     email, password = body.get("email"), body.get("password")
     if not isinstance(email, str) or not isinstance(password, str) or not email or not password:
         raise APIError(400, "missing_credentials", "Give both email and password.")
     email = service.normalise_email(email)
-    address = request.remote_addr or "unknown"
-    wait = login_throttle.retry_after(email, address)
-    if wait is not None:
-        raise APIError(
-            429, "too_many_attempts",
-            f"Too many failed sign-ins. Try again in {wait} seconds.",
-            headers={"Retry-After": str(wait)},
-        )
-    user = service.authenticate(db.session, email, password)
-    if user is None:
-        login_throttle.record_failure(email, address)
-        raise APIError(401, "invalid_credentials", "Wrong email or password.")
+    user = checked_password(email, password, APIError(401, "invalid_credentials", "Wrong email or password."))
     return jsonify({**_sign_in(user), "redirect": safe_next(body.get("next"))})
 
 
@@ -107,6 +127,7 @@ def setup_state():
 
 
 @bp.post("/setup")
+@session_only
 def setup():
     """Create the first (admin) account; refused once any account exists."""
     body = json_body()
@@ -120,7 +141,7 @@ def setup():
                 db.session, body.get("email", ""), body.get("password", ""), "admin", body.get("display_name", "")
             )
         except service.AccountError as exc:
-            raise _account_error(exc) from exc
+            raise account_error(exc) from exc
         db.session.commit()
     return jsonify(_sign_in(user)), 201
 
@@ -135,16 +156,21 @@ def list_tokens():
 
 
 @bp.post("/tokens")
+@session_only
 @login_required
 def create_token():
     body = json_body()
     expires = body.get("expires_in_days")
     if expires is not None and (not isinstance(expires, int) or isinstance(expires, bool)):
         raise APIError(422, "invalid_expiry", "expires_in_days must be a whole number of days.")
+    scope = body.get("scope", "full")
     try:
-        raw, token = service.create_api_token(db.session, current_user, body.get("name", ""), expires)
+        raw, token = service.create_api_token(
+            db.session, current_user, body.get("name", ""), expires_in_days=expires, scope=scope,
+            default_days=current_app.config["TOKEN_DEFAULT_DAYS"], max_days=current_app.config["TOKEN_MAX_DAYS"],
+        )
     except service.AccountError as exc:
-        raise _account_error(exc) from exc
+        raise account_error(exc) from exc
     db.session.commit()
     return jsonify({**token.to_dict(), "token": raw}), 201
 
@@ -160,41 +186,16 @@ def revoke_token(token_id: int):
 
 
 @bp.post("/password")
+@session_only
 @login_required
 def change_password():
     body = json_body()
-    if service.authenticate(db.session, current_user.email, body.get("current_password", "")) is None:
-        raise APIError(403, "wrong_password", "The current password is not right.")
-    user = current_user._get_current_object()
+    user = checked_password(current_user.email, body.get("current_password"),
+                            APIError(403, "wrong_password", "The current password is not right."))
     try:
         service.set_password(db.session, user, body.get("new_password", ""))
     except service.AccountError as exc:
-        raise _account_error(exc) from exc
+        raise account_error(exc) from exc
     db.session.commit()
     # This session continues under the new auth version; every other one has just ended.
     return jsonify(_sign_in(user))
-
-
-admin_bp = Blueprint("admin_users", __name__, url_prefix="/api/admin/users")
-
-
-@admin_bp.get("")
-@require_role("admin")
-def list_users():
-    users = db.session.scalars(select(User).order_by(User.id)).all()
-    return jsonify({"users": [u.to_dict() for u in users]})
-
-
-@admin_bp.post("")
-@require_role("admin")
-def create_user():
-    body = json_body()
-    try:
-        user = service.create_user(
-            db.session, body.get("email", ""), body.get("password", ""),
-            body.get("role", "reviewer"), body.get("display_name", ""),
-        )
-    except service.AccountError as exc:
-        raise _account_error(exc) from exc
-    db.session.commit()
-    return jsonify({"user": user.to_dict()}), 201

@@ -3,9 +3,10 @@ from .activity import ChatMessage, Export, ModelCall, ReviewEvent
 from .analysis import ANALYSIS_STATUSES, Analysis, FeedbackItem
 from .base import Base, utcnow
 from .document import DOCUMENT_STATUSES, Document, Section
-from .user import ROLES, ApiToken, User
+from .user import ROLES, AccountEvent, ApiToken, User
 
 __all__ = [
+    "AccountEvent",
     "ANALYSIS_STATUSES",
     "DOCUMENT_STATUSES",
     "ROLES",

@@ -68,7 +68,7 @@ def stack(database_url, redis_url, tmp_path_factory):
     fake.responder = responder
     env = process_env(database_url, redis_url, str(tmp / "storage"), MODEL_PROVIDER="bedrock", BEDROCK_ENDPOINT_URL=fake.url,
                       BEDROCK_MODEL_CHAIN=CHAIN, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
-                      BEDROCK_READ_TIMEOUT="20", LOGIN_FAILURE_LIMIT="1000/minute")
+                      BEDROCK_READ_TIMEOUT="20", LOGIN_ADDRESS_FAILURE_LIMIT="1000/minute")
     web = Gunicorn(env, workers=2, log_path=tmp / "gunicorn.log")
     worker = subprocess.Popen([str(BIN / "flask"), "--app", "application", "worker"], cwd=ROOT, env=env,
                               stdout=open(tmp / "worker.log", "wb"), stderr=subprocess.STDOUT)

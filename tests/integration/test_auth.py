@@ -122,9 +122,9 @@ def test_personal_token_works_as_bearer_without_a_session_and_can_be_revoked(sig
     me = script.get("/api/auth/me", headers={"Authorization": f"Bearer {raw}"})
     assert me.status_code == 200 and me.get_json()["auth"] == "token"
     assert "Set-Cookie" not in me.headers
-    # Bearer requests need no CSRF token.
+    # Bearer requests need no CSRF token, but a token may not mint another (tests/security/test_tokens.py).
     second = script.post("/api/auth/tokens", json={"name": "another"}, headers={"Authorization": f"Bearer {raw}"})
-    assert second.status_code == 201
+    assert second.status_code == 403 and second.get_json()["error"]["code"] == "token_not_allowed"
 
     revoked = signed_in.delete(f"/api/auth/tokens/{created.get_json()['id']}", headers={"X-CSRFToken": signed_in.csrf})
     assert revoked.status_code == 200 and revoked.get_json()["revoked"] is True
@@ -164,9 +164,9 @@ def test_admin_routes_check_the_role(app, make_user):
     login(boss, "boss@example.com")
     assert ann.get("/api/admin/users").status_code == 403
     assert boss.get("/api/admin/users").status_code == 200
-    created = boss.post("/api/admin/users", json={"email": "cat@example.com", "password": PASSWORD, "role": "analyst"},
+    created = boss.post("/api/admin/users", json={"email": "cat@example.com", "password": PASSWORD, "role": "reviewer"},
                         headers={"X-CSRFToken": csrf_token(boss)})
-    assert created.status_code == 201 and created.get_json()["user"]["role"] == "analyst"
+    assert created.status_code == 201 and created.get_json()["user"]["role"] == "reviewer"
     dup = boss.post("/api/admin/users", json={"email": "CAT@example.com", "password": PASSWORD},
                     headers={"X-CSRFToken": csrf_token(boss)})
     assert dup.status_code == 409

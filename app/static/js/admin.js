@@ -1,4 +1,5 @@
-// The admin page: model chain state, queues and workers, recent model calls, users. Refreshes itself.
+// The admin page: model chain state, queues and workers, recent model calls, users (add, disable or
+// enable, reset a password). Refreshes itself.
 import { api, describeError } from "./api.js";
 import { clear, el, setError } from "./dom.js";
 import { when } from "./format.js";
@@ -44,9 +45,20 @@ function renderCalls(data) {
   document.getElementById("calls-empty").hidden = data.calls.length > 0;
 }
 
+let me = null;  // the signed-in admin, who may not disable themselves
+
 function renderUsers(data) {
   clear(body("users-table")).append(...data.users.map((u) => el("tr", {},
-    el("td", {}, u.email), el("td", {}, u.display_name || "—"), el("td", {}, u.role), el("td", {}, when(u.last_login_at)))));
+    el("td", {}, u.email), el("td", {}, u.display_name || "—"), el("td", {}, u.role), el("td", {}, when(u.last_login_at)),
+    el("td", {}, u.disabled ? "disabled" : "active"),
+    el("td", {}, u.id === me?.id ? "—" : el("button", {
+      type: "button", class: "secondary small", dataset: { userId: String(u.id), action: u.disabled ? "enable" : "disable" },
+      "aria-label": `${u.disabled ? "Enable" : "Disable"} ${u.email}`,
+    }, u.disabled ? "Enable" : "Disable")))));
+  const select = document.getElementById("reset-user");
+  const chosen = select.value;
+  clear(select).append(...data.users.filter((u) => u.id !== me?.id).map((u) => el("option", { value: String(u.id) }, u.email)));
+  if (chosen) select.value = chosen;
 }
 
 async function refresh() {
@@ -89,5 +101,43 @@ userForm.addEventListener("submit", async (event) => {
   }
 });
 
-refresh();
+// One listener for every row's Disable/Enable button (rows are rebuilt on each refresh).
+body("users-table").addEventListener("click", async (event) => {
+  const button = event.target.closest("button[data-action]");
+  if (!button) return;
+  const { userId, action } = button.dataset;
+  const usersError = document.getElementById("users-error");
+  if (action === "disable" && !window.confirm("Disable this account? Its sessions and API tokens end now, and it cannot sign in until enabled.")) return;
+  try {
+    button.disabled = true;
+    await api("POST", `/api/admin/users/${userId}/${action}`);
+    setError(usersError, null);
+    refresh();
+  } catch (error) {
+    setError(usersError, describeError(error));
+  } finally {
+    button.disabled = false;
+  }
+});
+
+const resetForm = document.getElementById("reset-form");
+resetForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const resetError = document.getElementById("reset-error");
+  const done = document.getElementById("reset-done");
+  const { user_id: userId, new_password: password } = Object.fromEntries(new FormData(resetForm).entries());
+  if (!userId) return;
+  try {
+    const { user } = await api("POST", `/api/admin/users/${userId}/password`, { new_password: password });
+    resetForm.reset();
+    setError(resetError, null);
+    done.textContent = `Password reset for ${user.email}; their sessions and tokens have ended.`;
+    done.hidden = false;
+  } catch (error) {
+    done.hidden = true;
+    setError(resetError, describeError(error));
+  }
+});
+
+api("GET", "/api/auth/me").then(({ user }) => { me = user; }).catch(() => {}).finally(refresh);
 setInterval(() => { if (!document.hidden) refresh(); }, 5000);
