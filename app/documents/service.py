@@ -35,7 +35,7 @@ def _title_from(filename: str) -> str:
 
 def _vet_and_extract(filename: str, data: bytes, limits: Limits):
     vetted = vet(filename, data, limits)
-    return vetted, extract_sections(vetted)
+    return vetted, extract_sections(vetted, limits.max_sections)
 
 
 def create_document(

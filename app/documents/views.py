@@ -15,6 +15,7 @@ from app.security import rate_limit
 from app.storage import storage
 
 from . import service
+from .builder import MERGED_TAIL_SIGNAL
 from .errors import IntakeError
 from .intake import Limits
 
@@ -25,7 +26,7 @@ def _limits() -> Limits:
     config = current_app.config
     return Limits(
         max_bytes=config["MAX_UPLOAD_BYTES"], max_unzipped=config["MAX_UNZIPPED_BYTES"],
-        max_entries=config["MAX_ZIP_ENTRIES"],
+        max_entries=config["MAX_ZIP_ENTRIES"], max_sections=config["MAX_SECTIONS"],
     )
 
 
@@ -48,8 +49,18 @@ def _check_quota(incoming: int) -> None:
                        f"Your documents use {used / mb:.1f} MB of your {quota / mb:.0f} MB; delete some to upload this one.")
 
 
+def _notices(document: Document) -> list[dict]:
+    """What the reviewer should know about how the document was taken in."""
+    merged = [s for s in document.sections if s.detection == MERGED_TAIL_SIGNAL]
+    return [{"code": "sections_merged", "section_id": s.id, "message": (
+        f"This document has more sections than the {current_app.config['MAX_SECTIONS']} kept apart; "
+        f"everything from section {len(document.sections)} on is kept, in order with its titles, "
+        f"in the last section, \"{s.title}\". No text was left out.")} for s in merged]
+
+
 def _detail(document: Document) -> dict:
-    return {**document.to_dict(), "sections": [s.to_dict(with_text=False) for s in document.sections]}
+    return {**document.to_dict(), "sections": [s.to_dict(with_text=False) for s in document.sections],
+            "notices": _notices(document)}
 
 
 @bp.post("")
