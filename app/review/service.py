@@ -12,7 +12,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, configure_mappers
 
 from app import events
-from app.jobs import enqueue, enqueue_in, enqueue_many, job_exists
+from app.jobs import enqueue_in, job_exists, submit_fairly
 from app.llm.errors import CapacityExhausted, RequestInvalid
 from app.models import Analysis, Document, FeedbackItem, Section, User, utcnow
 
@@ -49,7 +49,8 @@ class TooManyQueued(AnalysisError):
 def start_analyses(db: Session, redis, document: Document, section_ids: list[int] | None, user: User,
                    *, max_in_flight: int | None = None) -> list[Analysis]:
     """One analysis per section (an active one is reused, so a second click runs nothing twice),
-    all enqueued in one round trip. Returns the analyses in section order.
+    all handed to the fair queue in one pipeline: they reach the workers in turn with other users'
+    analyses. Returns the analyses in section order.
 
     With ``max_in_flight``, a request that would leave the user with more analyses queued, deferred or
     running than that is refused whole (TooManyQueued) and nothing is created."""
@@ -79,7 +80,7 @@ def start_analyses(db: Session, redis, document: Document, section_ids: list[int
     document.status = "processing"
     db.commit()
     if new:
-        enqueue_many("analysis", [((a.id,), a.job_id) for a in new], connection=redis)
+        submit_fairly("analysis", user.id, [((a.id,), a.job_id) for a in new], connection=redis)
         with redis.pipeline(transaction=False) as pipe:  # one round trip for the events too
             for analysis in new:
                 events.publish(pipe, document.id, "analysis", analysis.to_dict())
@@ -335,6 +336,7 @@ def reconcile(db: Session, redis, now: datetime | None = None) -> list[int]:
     """Re-enqueue analyses a crash or a Redis flush left behind; returns their ids."""
     now = now or utcnow()
     requeued = []
+    by_user: dict[int | None, list] = {}
     for analysis in db.scalars(select(Analysis).where(Analysis.status.in_(ACTIVE))):
         age = (now - analysis.updated_at).total_seconds()
         if analysis.status == "running":
@@ -353,7 +355,11 @@ def reconcile(db: Session, redis, now: datetime | None = None) -> list[int]:
         analysis.status = "queued"
         analysis.rq_job_id = f"analysis-{analysis.id}-r{int(now.timestamp() // 60)}"
         db.commit()
-        enqueue("analysis", analysis.id, job_id=analysis.rq_job_id, connection=redis)
+        by_user.setdefault(analysis.requested_by, []).append(((analysis.id,), analysis.rq_job_id))
         requeued.append(analysis.id)
         log.warning("re-enqueued analysis %s left %s", analysis.id, "running" if age else "queued")
+    # Back through the fair queue, in their users' turns: after a Redis flush one user's thousands
+    # must not come back ahead of everyone else's.
+    for user_id, jobs in by_user.items():
+        submit_fairly("analysis", user_id, jobs, connection=redis)
     return requeued
