@@ -10,6 +10,7 @@ from app.auth.access import owned_or_404
 from app.errors import APIError
 from app.extensions import db
 from app.models import Document, Section
+from app.review.estimate import analysis_estimate
 from app.review.stats import progress_by_document
 from app.security import rate_limit
 from app.storage import storage
@@ -60,7 +61,8 @@ def _notices(document: Document) -> list[dict]:
 
 def _detail(document: Document) -> dict:
     return {**document.to_dict(), "sections": [s.to_dict(with_text=False) for s in document.sections],
-            "notices": _notices(document)}
+            "notices": _notices(document),
+            "analysis_estimate": analysis_estimate(document.sections, current_app.config["MAX_CHUNKS_PER_ANALYSIS"])}
 
 
 @bp.post("")

@@ -177,3 +177,17 @@ def test_finished_analyses_free_room_under_the_cap(configured, make_user):
         db.session.execute(update(Analysis).values(status="completed"))
         db.session.commit()
     assert _analyse(client, document["id"]).status_code == 202
+
+
+# ------------------------------------------------------------------------------ the estimate
+def test_the_document_detail_estimates_the_model_calls_of_analysing_every_section(configured, make_user):
+    app = configured(MAX_CHUNKS_PER_ANALYSIS=3)
+    client = _client(app, make_user)
+    small = _upload(client, headed_sections(3, lambda i: f"Finding {i} text.")).get_json()
+    assert small["analysis_estimate"] == {"sections": 3, "model_calls": 3, "max_chunks_per_analysis": 3,
+                                          "sections_cut_short": 0, "confirm": False}
+    long_text = "The seller shipped the order late and nobody followed up. " * 800  # about 4 chunks
+    big = _upload(client, headed_sections(60, lambda i: long_text if i == 0 else f"Finding {i} text.")).get_json()
+    estimate = client.get(f"/api/documents/{big['id']}").get_json()["analysis_estimate"]
+    assert estimate == {"sections": 60, "model_calls": 59 + 3, "max_chunks_per_analysis": 3,
+                        "sections_cut_short": 1, "confirm": True}
