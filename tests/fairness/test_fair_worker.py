@@ -147,3 +147,33 @@ def _user_id(app, email):
 
     with app.app_context():
         return db.session.scalar(select(User.id).where(User.email == email))
+
+
+def test_fair_dispatch_keeps_every_job_process_busy(database_url, redis_url, tmp_path, bedrock_settings, worker_env, fake, make_user):
+    """Work-conserving: with one user alone, the fair queue still feeds every idle job process, so 20
+    sections on 4 job processes with 2 s model replies take about ceil(20 / 4) × 2 s = 10 s."""
+    app = create_app(app_config(database_url, redis_url, tmp_path, **bedrock_settings))
+    worker = None
+    try:
+        client = _client(app, make_user, "solo@example.com")
+        document = _upload(client, headed_sections(20, lambda i: f"The seller in case {i} shipped late."))
+        fake.default.latency_s = 2.0
+        worker = start_worker(worker_env, "--processes", "4")
+        _job_processes_idle(redis_url, 4)
+        posted = time.monotonic()
+        assert _analyse(client, document["id"]).status_code == 202
+        deadline = posted + 60
+        while _count(app, status="completed") < 20:
+            assert time.monotonic() < deadline, _count(app, status="completed")
+            time.sleep(0.05)
+        elapsed = time.monotonic() - posted
+        print(f"\n20 sections on 4 job processes, 2 s replies: {elapsed:.2f} s")
+        with app.app_context():
+            rows = db.session.scalars(select(Analysis).order_by(Analysis.started_at)).all()
+        first_wave = [r.started_at.timestamp() for r in rows[:4]]
+        assert max(first_wave) - min(first_wave) < 1.0  # all four processes took a job at once
+        assert elapsed < 14  # the bound ceil(20/4)·2 s = 10 s, plus room for a loaded 2-core machine
+    finally:
+        if worker is not None:
+            stop_processes(worker)
+        _clean(app, redis_url)
