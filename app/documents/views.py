@@ -149,7 +149,8 @@ def edit_section(document_id: int, section_id: int):
         elif action == "merge_next":
             changed = [service.merge_with_next(db.session, target)]
         elif action == "split":
-            changed = list(service.split_section(db.session, target, body.get("at"), body.get("title")))
+            changed = list(service.split_section(db.session, target, body.get("at"), body.get("title"),
+                                                 max_sections=current_app.config["MAX_SECTIONS"]))
         else:
             raise APIError(400, "invalid_action", "Send a title to rename, or action merge_next or split.")
     except service.SectionEditError as exc:

@@ -191,3 +191,23 @@ def test_the_document_detail_estimates_the_model_calls_of_analysing_every_sectio
     estimate = client.get(f"/api/documents/{big['id']}").get_json()["analysis_estimate"]
     assert estimate == {"sections": 60, "model_calls": 59 + 3, "max_chunks_per_analysis": 3,
                         "sections_cut_short": 1, "confirm": True}
+
+
+def test_a_split_cannot_take_a_document_past_max_sections(configured, make_user):
+    app = configured(MAX_SECTIONS=3)
+    client = _client(app, make_user)
+    source = docx.Document()
+    for i in range(2):
+        source.add_heading(f"Finding {i}", 1)
+        source.add_paragraph(f"First paragraph {i}.")
+        source.add_paragraph(f"Second paragraph {i}.")
+    document = _upload(client, save(source)).get_json()
+
+    def split(section):
+        return client.patch(f"/api/documents/{document['id']}/sections/{section['id']}", json={"action": "split", "at": 1},
+                            headers={"X-CSRFToken": client.csrf})
+
+    assert split(document["sections"][0]).status_code == 200  # 3 sections now
+    refused = split(document["sections"][1])
+    assert refused.status_code == 422 and refused.get_json()["error"]["code"] == "too_many_sections"
+    assert len(client.get(f"/api/documents/{document['id']}").get_json()["sections"]) == 3
