@@ -22,6 +22,7 @@ from redis import Redis
 PREFIX = "ai-prism:fair:analysis:"
 RING_KEY = PREFIX + "ring"  # user ids with jobs waiting, each once, in turn order
 USER_KEY = PREFIX + "user:"  # + user id: that user's waiting job ids, oldest first
+LATER_KEY = PREFIX + "later"  # deferred jobs: "{user}|{job id}" scored by when they are due
 NO_USER = "none"  # analyses whose requester was deleted share one turn
 RQ_JOB_PREFIX = "rq:job:"
 RQ_QUEUE_PREFIX = "rq:queue:"
@@ -30,32 +31,47 @@ RQ_QUEUES = "rq:queues"
 BATCH = 500  # jobs per submit script: each script blocks Redis briefly, the pipeline sends them together
 MAX_MOVES = 1000  # jobs one feed may move (bounds the script's time)
 
-# KEYS: ring, the user's list. ARGV: user id, job key prefix, then per job: id, n, n field/value items.
-# A job whose hash already exists is left alone: the same id is never queued twice.
+# KEYS: ring, the user's list, the deferred set. ARGV: user id, job key prefix, due time ('' for now),
+# then per job: id, n, n field/value items. A job whose hash already exists is left alone: the same id
+# is never queued twice. A job with a due time waits in the deferred set until `feed` finds it due.
 _SUBMIT = """
 local added = 0
-local i = 3
+local i = 4
 while i <= #ARGV do
   local id, n = ARGV[i], tonumber(ARGV[i + 1])
   local key = ARGV[2] .. id
   if redis.call('EXISTS', key) == 0 then
     redis.call('HSET', key, unpack(ARGV, i + 2, i + 1 + n))
-    redis.call('RPUSH', KEYS[2], id)
+    if ARGV[3] == '' then
+      redis.call('RPUSH', KEYS[2], id)
+    else
+      redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1] .. '|' .. id)
+    end
     added = added + 1
   end
   i = i + 2 + n
 end
-if added > 0 and not redis.call('LPOS', KEYS[1], ARGV[1]) then
+if added > 0 and ARGV[3] == '' and not redis.call('LPOS', KEYS[1], ARGV[1]) then
   redis.call('LPUSH', KEYS[1], ARGV[1])
 end
 return added
 """
 
-# KEYS: ring, RQ queue, RQ workers of that queue, RQ's set of queues.
+# KEYS: ring, RQ queue, RQ workers of that queue, RQ's set of queues, the deferred set.
 # ARGV: user list prefix, job key prefix, idle job processes to add to those Redis shows, most to move.
-# Moves one job per user in ring order while job processes are idle; skips ids whose job is no longer
-# queued (cancelled, deleted); a user whose list is empty leaves the ring.
+# First, deferred jobs that are due go back to the front of their user's list (the user rejoins the
+# ring at its end). Then one job per user moves in ring order while job processes are idle; ids whose
+# job is no longer queued (cancelled, deleted) are skipped; a user whose list is empty leaves the ring.
 _FEED = """
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
+for _, member in ipairs(redis.call('ZRANGEBYSCORE', KEYS[5], '-inf', now, 'LIMIT', 0, tonumber(ARGV[4]))) do
+  local bar = string.find(member, '|', 1, true)
+  local user = string.sub(member, 1, bar - 1)
+  redis.call('LPUSH', ARGV[1] .. user, string.sub(member, bar + 1))
+  if not redis.call('LPOS', KEYS[1], user) then redis.call('RPUSH', KEYS[1], user) end
+  redis.call('ZREM', KEYS[5], member)
+end
 local idle = tonumber(ARGV[3])
 for _, worker in ipairs(redis.call('SMEMBERS', KEYS[3])) do
   if redis.call('HGET', worker, 'state') == 'idle' then idle = idle + 1 end
@@ -82,9 +98,9 @@ if moved > 0 then redis.call('SADD', KEYS[4], KEYS[2]) end
 return {moved, skipped}
 """
 
-# KEYS: ring. ARGV: user list prefix. Jobs waiting in the users' lists.
+# KEYS: ring, the deferred set. ARGV: user list prefix. Jobs waiting in the users' lists or deferred.
 _BACKLOG = """
-local total = 0
+local total = redis.call('ZCARD', KEYS[2])
 for _, user in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do
   total = total + redis.call('LLEN', ARGV[1] .. user)
 end
@@ -101,25 +117,27 @@ def _owner(user_id: int | None) -> str:
     return NO_USER if user_id is None else str(int(user_id))
 
 
-def submit(connection: Redis, user_id: int | None, jobs, queue_name: str = "analysis") -> None:
+def submit(connection: Redis, user_id: int | None, jobs, queue_name: str = "analysis",
+           due_at: float | None = None) -> None:
     """Create ``jobs`` (RQ Job objects, not yet saved) and put them in ``user_id``'s turn, then feed
-    idle job processes: all in one pipeline. Jobs whose id already exists are skipped."""
+    idle job processes: all in one pipeline. Jobs whose id already exists are skipped. With ``due_at``
+    (a Unix time) they wait in the deferred set until then, and then take their user's next turn."""
     submit_script, feed_script, _ = _scripts(connection)
     owner = _owner(user_id)
     with connection.pipeline(transaction=False) as pipe:
         for start in range(0, len(jobs), BATCH):
-            args: list = [owner, RQ_JOB_PREFIX]
+            args: list = [owner, RQ_JOB_PREFIX, "" if due_at is None else repr(float(due_at))]
             for job in jobs[start:start + BATCH]:
                 fields = [item for pair in job.to_dict().items() for item in pair]
                 args += [job.id, len(fields), *fields]
-            submit_script(keys=[RING_KEY, USER_KEY + owner], args=args, client=pipe)
+            submit_script(keys=[RING_KEY, USER_KEY + owner, LATER_KEY], args=args, client=pipe)
         _feed_on(feed_script, pipe, queue_name, 0)
         pipe.execute()
 
 
 def _feed_on(feed_script, client, queue_name: str, extra_idle: int):
     return feed_script(
-        keys=[RING_KEY, RQ_QUEUE_PREFIX + queue_name, RQ_WORKERS_OF_QUEUE + queue_name, RQ_QUEUES],
+        keys=[RING_KEY, RQ_QUEUE_PREFIX + queue_name, RQ_WORKERS_OF_QUEUE + queue_name, RQ_QUEUES, LATER_KEY],
         args=[USER_KEY, RQ_JOB_PREFIX, extra_idle, MAX_MOVES], client=client)
 
 
@@ -132,8 +150,12 @@ def feed(connection: Redis, extra_idle: int = 0, queue_name: str = "analysis") -
 
 
 def backlog(connection: Redis) -> int:
-    """Jobs waiting for their turn (not yet in RQ's queue)."""
-    return int(_scripts(connection)[2](keys=[RING_KEY], args=[USER_KEY]))
+    """Jobs waiting for their turn or deferred (not yet in RQ's queue)."""
+    return int(_scripts(connection)[2](keys=[RING_KEY, LATER_KEY], args=[USER_KEY]))
+
+
+def deferred_count(connection: Redis) -> int:
+    return int(connection.zcard(LATER_KEY))
 
 
 def waiting_by_user(connection: Redis) -> dict[str, int]:

@@ -84,10 +84,14 @@ def enqueue(kind: str, *args, job_id: str | None = None, connection: Redis | Non
         return Job.fetch(job_id, connection=q.connection, serializer=SERIALIZER)
 
 
-def submit_fairly(kind: str, owner: int | None, jobs: list[tuple[tuple, str]], connection: Redis | None = None) -> list[Job]:
+def submit_fairly(kind: str, owner: int | None, jobs: list[tuple[tuple, str]], connection: Redis | None = None,
+                  delay_s: float | None = None) -> list[Job]:
     """Create several jobs of one kind for one user in one pipeline and hand them to the fair queue
     (app/fair_queue.py), which feeds RQ's queue round-robin across users as job processes free up.
-    ``jobs`` is [(args, job_id), ...]; an id that already exists is not queued again."""
+    ``jobs`` is [(args, job_id), ...]; an id that already exists is not queued again. With
+    ``delay_s`` they take their user's turn only once that much time has passed (a deferral)."""
+    import time
+
     from rq.job import JobStatus
     from rq.utils import now
 
@@ -103,20 +107,9 @@ def submit_fairly(kind: str, owner: int | None, jobs: list[tuple[tuple, str]], c
                            status=JobStatus.QUEUED)
         job.origin, job.enqueued_at = q.name, enqueued_at
         created.append(job)
-    fair_queue.submit(q.connection, owner, created, queue_name=q.name)
+    fair_queue.submit(q.connection, owner, created, queue_name=q.name,
+                      due_at=None if delay_s is None else time.time() + max(1.0, delay_s))
     return created
-
-
-def enqueue_in(kind: str, seconds: float, *args, job_id: str, connection: Redis | None = None) -> Job:
-    """Enqueue after a delay (the worker's scheduler moves it to the queue when due)."""
-    from datetime import timedelta
-
-    spec = JOB_KINDS[kind]
-    q = queue(spec.queue, connection)
-    return q.enqueue_in(
-        timedelta(seconds=max(1.0, seconds)), spec.func, args=args, job_id=job_id, job_timeout=spec.timeout,
-        result_ttl=spec.result_ttl, failure_ttl=spec.failure_ttl, retry=spec.retry(), description=f"{kind}{args!r}",
-    )
 
 
 def job_exists(job_id: str | None, connection: Redis) -> bool:

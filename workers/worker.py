@@ -174,7 +174,8 @@ def work(app: Flask, queue_names: list[str], burst: bool = False, max_jobs: int 
 
 
 def schedule(app: Flask, queue_names: list[str]) -> None:
-    """RQ's scheduler of delayed jobs (deferred analyses, retries with backoff) for these queues.
+    """RQ's scheduler of delayed jobs (retries with backoff) for these queues, which also feeds the
+    fair queue of analyses (due deferrals included) every second.
 
     RQ's worker would fork it from a job process, where it inherits that process's Redis sockets: a
     job process killed with -9 then leaves behind a socket still blocked in BLMOVE, and Redis hands

@@ -12,7 +12,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, configure_mappers
 
 from app import events
-from app.jobs import enqueue_in, job_exists, submit_fairly
+from app.jobs import job_exists, submit_fairly
 from app.llm.errors import CapacityExhausted, RequestInvalid
 from app.models import Analysis, Document, FeedbackItem, Section, User, utcnow
 
@@ -286,7 +286,10 @@ def _defer(db, redis, analysis, retry_after: float, max_total_wait_s: float) -> 
     analysis.deferred_until = utcnow() + timedelta(seconds=retry_after)
     analysis.rq_job_id = f"analysis-{analysis.id}-d{analysis.deferrals}"
     db.commit()
-    enqueue_in("analysis", retry_after, analysis.id, job_id=analysis.rq_job_id, connection=redis)
+    # Back through the fair queue once due, in its user's turn: during an outage every analysis defers,
+    # and straight into RQ's queue one user's thousands would come back ahead of everyone else's.
+    submit_fairly("analysis", analysis.requested_by, [((analysis.id,), analysis.rq_job_id)], connection=redis,
+                  delay_s=retry_after)
     events.publish(redis, analysis.document_id, "analysis", analysis.to_dict())
     return "deferred"
 

@@ -82,3 +82,38 @@ def test_enqueueing_thousands_is_one_pipeline(app, r):
     assert fair_queue.backlog(r) == 4000 and r.exists("rq:job:a-3999")
     print(f"4,000 jobs submitted in {elapsed * 1000:.0f} ms")
     assert elapsed < 3.0
+
+
+def test_a_deferred_job_waits_until_due_then_takes_its_users_next_turn(app, r):
+    import time
+
+    from rq import Queue
+
+    submit(app, r, 1, ["a-1", "a-2", "a-3"])
+    q = Queue("analysis", connection=r, serializer=SERIALIZER)
+
+    def job(job_id):
+        made = q.create_job("workers.tasks.analyse_section", args=(int(job_id.split("-")[1]),), job_id=job_id)
+        made.origin = "analysis"
+        return made
+
+    fair_queue.submit(r, 2, [job("b-1")], due_at=time.time() - 1)  # due already
+    fair_queue.submit(r, 2, [job("b-2")], due_at=time.time() + 3600)  # an hour from now
+    # The feed at the end of each submit already took b-1, being due, back to its user (at the ring's end);
+    # b-2 holds no turn yet.
+    assert fair_queue.backlog(r) == 5 and fair_queue.deferred_count(r) == 1
+    assert list(fair_queue.waiting_by_user(r).items()) == [("1", 3), ("2", 1)]
+    idle_workers(r, 4)
+    assert fair_queue.feed(r) == 4
+    assert queued_ids(r) == ["a-1", "b-1", "a-2", "a-3"]
+    assert fair_queue.deferred_count(r) == 1 and fair_queue.backlog(r) == 1
+    r.delete(RQ_QUEUE)
+    assert fair_queue.feed(r) == 0  # b-2 is not due
+
+
+def test_a_deferral_goes_back_through_the_fair_queue(app, r):
+    with app.app_context():
+        submit_fairly("analysis", 5, [((9,), "analysis-9-d1")], connection=r, delay_s=30)
+    assert fair_queue.deferred_count(r) == 1 and r.exists("rq:job:analysis-9-d1")
+    idle_workers(r, 2)
+    assert fair_queue.feed(r) == 0 and queued_ids(r) == []
