@@ -18,16 +18,20 @@ finds the analyses whose jobs vanished and submits them again through here.
 from __future__ import annotations
 
 from redis import Redis
+from rq import Queue
+from rq.job import Job
+from rq.worker_registration import WORKERS_BY_QUEUE_KEY
 
 PREFIX = "ai-prism:fair:analysis:"
 RING_KEY = PREFIX + "ring"  # user ids with jobs waiting, each once, in turn order
 USER_KEY = PREFIX + "user:"  # + user id: that user's waiting job ids, oldest first
 LATER_KEY = PREFIX + "later"  # deferred jobs: "{user}|{job id}" scored by when they are due
 NO_USER = "none"  # analyses whose requester was deleted share one turn
-RQ_JOB_PREFIX = "rq:job:"
-RQ_QUEUE_PREFIX = "rq:queue:"
-RQ_WORKERS_OF_QUEUE = "rq:workers:"  # + queue name: keys of the RQ workers listening on it
-RQ_QUEUES = "rq:queues"
+# RQ's own key names, read from RQ so an upgrade keeps them in step.
+RQ_JOB_PREFIX = Job.redis_job_namespace_prefix  # + job id: the job's hash
+RQ_QUEUE_PREFIX = Queue.redis_queue_namespace_prefix  # + queue name: the list workers take jobs from
+RQ_WORKERS_OF_QUEUE = WORKERS_BY_QUEUE_KEY  # % queue name: keys of the RQ workers listening on it
+RQ_QUEUES = Queue.redis_queues_keys
 BATCH = 500  # jobs per submit script: each script blocks Redis briefly, the pipeline sends them together
 MAX_MOVES = 1000  # jobs one feed may move (bounds the script's time)
 
@@ -137,7 +141,7 @@ def submit(connection: Redis, user_id: int | None, jobs, queue_name: str = "anal
 
 def _feed_on(feed_script, client, queue_name: str, extra_idle: int):
     return feed_script(
-        keys=[RING_KEY, RQ_QUEUE_PREFIX + queue_name, RQ_WORKERS_OF_QUEUE + queue_name, RQ_QUEUES, LATER_KEY],
+        keys=[RING_KEY, RQ_QUEUE_PREFIX + queue_name, RQ_WORKERS_OF_QUEUE % queue_name, RQ_QUEUES, LATER_KEY],
         args=[USER_KEY, RQ_JOB_PREFIX, extra_idle, MAX_MOVES], client=client)
 
 
