@@ -103,6 +103,7 @@ def analyze_command(files: tuple[Path, ...], email: str | None, timeout: int) ->
     from .documents.errors import IntakeError
     from .documents.service import Upload, create_document
     from .extensions import db
+    from . import fair_queue
     from .jobs import SERIALIZER, queue
     from .models import Document, User
     from .review import outcome
@@ -129,7 +130,8 @@ def analyze_command(files: tuple[Path, ...], email: str | None, timeout: int) ->
     with click.progressbar(length=total, label="Analysing") as bar:
         shown = 0
         while True:
-            if inline:
+            if inline:  # this process is the only worker: let every waiting analysis through at once
+                fair_queue.feed(redis, extra_idle=fair_queue.MAX_MOVES)
                 SimpleWorker([queue("analysis", redis)], connection=redis, serializer=SERIALIZER).work(burst=True)
             db.session.expire_all()
             analyses = [a for d in documents for a in outcome.latest_analyses(db.session, d)]

@@ -84,31 +84,32 @@ def enqueue(kind: str, *args, job_id: str | None = None, connection: Redis | Non
         return Job.fetch(job_id, connection=q.connection, serializer=SERIALIZER)
 
 
-def enqueue_many(kind: str, jobs: list[tuple[tuple, str]], connection: Redis | None = None) -> list[Job]:
-    """Enqueue several jobs of one kind in a single round trip: ``jobs`` is [(args, job_id), ...]."""
-    spec = JOB_KINDS[kind]
-    q = queue(spec.queue, connection)
-    prepared = [
-        Queue.prepare_data(spec.func, args=args, job_id=job_id, timeout=spec.timeout, result_ttl=spec.result_ttl,
-                           failure_ttl=spec.failure_ttl, retry=spec.retry(), description=f"{kind}{args!r}")
-        for args, job_id in jobs
-    ]
-    with q.connection.pipeline() as pipe:
-        enqueued = q.enqueue_many(prepared, pipeline=pipe)
-        pipe.execute()
-    return enqueued
+def submit_fairly(kind: str, owner: int | None, jobs: list[tuple[tuple, str]], connection: Redis | None = None,
+                  delay_s: float | None = None) -> list[Job]:
+    """Create several jobs of one kind for one user in one pipeline and hand them to the fair queue
+    (app/fair_queue.py), which feeds RQ's queue round-robin across users as job processes free up.
+    ``jobs`` is [(args, job_id), ...]; an id that already exists is not queued again. With
+    ``delay_s`` they take their user's turn only once that much time has passed (a deferral)."""
+    import time
 
+    from rq.job import JobStatus
+    from rq.utils import now
 
-def enqueue_in(kind: str, seconds: float, *args, job_id: str, connection: Redis | None = None) -> Job:
-    """Enqueue after a delay (the worker's scheduler moves it to the queue when due)."""
-    from datetime import timedelta
+    from app import fair_queue
 
     spec = JOB_KINDS[kind]
     q = queue(spec.queue, connection)
-    return q.enqueue_in(
-        timedelta(seconds=max(1.0, seconds)), spec.func, args=args, job_id=job_id, job_timeout=spec.timeout,
-        result_ttl=spec.result_ttl, failure_ttl=spec.failure_ttl, retry=spec.retry(), description=f"{kind}{args!r}",
-    )
+    created = []
+    enqueued_at = now()
+    for args, job_id in jobs:
+        job = q.create_job(spec.func, args=args, job_id=job_id, timeout=spec.timeout, result_ttl=spec.result_ttl,
+                           failure_ttl=spec.failure_ttl, retry=spec.retry(), description=f"{kind}{args!r}",
+                           status=JobStatus.QUEUED)
+        job.origin, job.enqueued_at = q.name, enqueued_at
+        created.append(job)
+    fair_queue.submit(q.connection, owner, created, queue_name=q.name,
+                      due_at=None if delay_s is None else time.time() + max(1.0, delay_s))
+    return created
 
 
 def job_exists(job_id: str | None, connection: Redis) -> bool:
@@ -116,4 +117,9 @@ def job_exists(job_id: str | None, connection: Redis) -> bool:
 
 
 def queue_depths(connection: Redis) -> dict[str, int]:
-    return {name: Queue(name, connection=connection, serializer=SERIALIZER).count for name in QUEUE_NAMES}
+    """Jobs waiting per queue; for `analysis`, also those still waiting for their user's turn."""
+    from app import fair_queue
+
+    depths = {name: Queue(name, connection=connection, serializer=SERIALIZER).count for name in QUEUE_NAMES}
+    depths["analysis"] += fair_queue.backlog(connection)
+    return depths

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from flask import Flask
 
+from app.fair_queue import feed
 from app.jobs import enqueue
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,9 @@ def tick(app: Flask, periodics: list[Periodic], now: float | None = None) -> lis
     """Enqueue each periodic job for the current period (a no-op when another scheduler did)."""
     now = time.time() if now is None else now
     connection = app.extensions["redis"]
-    return [enqueue(p.kind, job_id=p.job_id(now), connection=connection).id for p in periodics]
+    ids = [enqueue(p.kind, job_id=p.job_id(now), connection=connection).id for p in periodics]
+    feed(connection)  # idle job processes get analyses waiting their turn, even with no worker scheduler
+    return ids
 
 
 def emit_queue_depths(connection) -> None:

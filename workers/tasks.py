@@ -30,6 +30,7 @@ def analyse_section(analysis_id: int) -> str:
         return review.run_analysis(
             db.session, _redis(), current_app.extensions["model_chain"], analysis_id,
             max_total_wait_s=current_app.config["ANALYSIS_MAX_WAIT_S"],
+            max_chunks=current_app.config["MAX_CHUNKS_PER_ANALYSIS"],
         )
     except Exception as exc:
         db.session.rollback()

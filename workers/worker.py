@@ -24,6 +24,7 @@ from flask import Flask
 from rq import SimpleWorker
 from rq.worker import WorkerStatus
 
+from app import fair_queue
 from app.jobs import SERIALIZER, queue
 from app.logs import current_job_id
 from app.metrics import mark_process_dead, observe_job
@@ -55,6 +56,16 @@ class AppWorker(SimpleWorker):
             _flush_model_calls(self.flask_app)
             current_job_id.reset(token)
             self._recycle_when_too_big()
+
+    def dequeue_job_and_maintain_ttl(self, timeout, max_idle_time=None):
+        """Before taking the next job, move one user's turn into the queue for this process (and any
+        other idle one): analyses reach RQ's queue through the fair queue only as job processes free up."""
+        if "analysis" in self.queue_names():
+            try:
+                fair_queue.feed(self.connection, extra_idle=1)
+            except Exception:  # Redis away: RQ's own dequeue below waits for it; the next feed catches up
+                log.warning("fair queue feed failed", exc_info=True)
+        return super().dequeue_job_and_maintain_ttl(timeout, max_idle_time)
 
     def _shutdown(self) -> None:
         """A stop signal (RQ's warm shutdown). RQ leaves an idle worker by raising StopRequested from
@@ -163,7 +174,8 @@ def work(app: Flask, queue_names: list[str], burst: bool = False, max_jobs: int 
 
 
 def schedule(app: Flask, queue_names: list[str]) -> None:
-    """RQ's scheduler of delayed jobs (deferred analyses, retries with backoff) for these queues.
+    """RQ's scheduler of delayed jobs (retries with backoff) for these queues, which also feeds the
+    fair queue of analyses (due deferrals included) every second.
 
     RQ's worker would fork it from a job process, where it inherits that process's Redis sockets: a
     job process killed with -9 then leaves behind a socket still blocked in BLMOVE, and Redis hands
@@ -172,10 +184,22 @@ def schedule(app: Flask, queue_names: list[str]) -> None:
     leader's queues are taken over once its lock expires (about a minute)."""
     from rq.scheduler import RQScheduler
 
+    class FeedingScheduler(RQScheduler):
+        """RQ's scheduler, which also feeds the fair queue every second while it holds the analysis
+        queue's lock: no idle job process waits long for a job that is waiting its turn."""
+
+        def enqueue_scheduled_jobs(self):
+            super().enqueue_scheduled_jobs()
+            if "analysis" in self.acquired_locks:
+                try:
+                    fair_queue.feed(self.connection)
+                except Exception:
+                    log.warning("fair queue feed failed", exc_info=True)
+
     stop = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(True))
     signal.signal(signal.SIGINT, lambda *_: stop.append(True))
-    scheduler = RQScheduler(queue_names, connection=app.extensions["redis"], serializer=SERIALIZER,
+    scheduler = FeedingScheduler(queue_names, connection=app.extensions["redis"], serializer=SERIALIZER,
                             logging_level=app.config["LOG_LEVEL"])
     while not stop:
         if scheduler.acquire_locks():

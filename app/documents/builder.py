@@ -72,3 +72,39 @@ class SectionBuilder:
     def finish(self) -> list[ExtractedSection]:
         self._close()
         return self.sections
+
+
+MERGED_TAIL_SIGNAL = "merged_tail"
+
+
+def cap_sections(sections: list[ExtractedSection], max_sections: int | None) -> list[ExtractedSection]:
+    """At most ``max_sections`` sections: the last one kept apart is followed by one section holding
+    every section after it, each title kept as a line of its text, so no text is lost. A document
+    that splits into tens of thousands of sections would otherwise become as many rows and, on
+    "Analyse all", as many model jobs."""
+    if not max_sections or len(sections) <= max_sections:
+        return sections
+    kept, tail = sections[:max_sections - 1], sections[max_sections - 1:]
+    merged = ExtractedSection(
+        title=f"Remaining text (sections {max_sections} to {len(sections)}, merged)", level=1,
+        signal=MERGED_TAIL_SIGNAL,
+    )
+    parts: list[str] = []
+    length = 0
+    for section in tail:
+        lines = [] if section.signal == "preamble" else [(section.title, None)]
+        lines.append((section.text, section))
+        for text, source in lines:
+            if not text:
+                continue
+            if parts:
+                parts.append("\n")
+                length += 1
+            if source is None:  # the title line: its heading block is not part of the text
+                merged.anchors += [[b, -1, 0] for b, start, _ in section.anchors if start < 0]
+            else:
+                merged.anchors += [[b, start + length, n] for b, start, n in section.anchors if start >= 0]
+            parts.append(text)
+            length += len(text)
+    merged.text = "".join(parts)
+    return kept + [merged]

@@ -1,12 +1,13 @@
 """One entry point: the sections of a vetted file, whatever its format."""
 from __future__ import annotations
 
-from .builder import ExtractedSection
+from .builder import ExtractedSection, cap_sections
 from .errors import IntakeError
 from .intake import VettedFile
 
 
-def extract_sections(vetted: VettedFile) -> list[ExtractedSection]:
+def extract_sections(vetted: VettedFile, max_sections: int | None = None) -> list[ExtractedSection]:
+    """The sections of the file; past ``max_sections`` the rest are merged into the last one."""
     if vetted.format == "docx":
         from .docx_extract import extract_docx
 
@@ -21,4 +22,4 @@ def extract_sections(vetted: VettedFile) -> list[ExtractedSection]:
         sections = extract_text(vetted.data, markdown=vetted.format == "md")
     if not any(section.text.strip() for section in sections):
         raise IntakeError(422, "no_text", "The document contains no text to review.")
-    return sections
+    return cap_sections(sections, max_sections)

@@ -32,6 +32,7 @@ class Limits:
     max_unzipped: int = 200 * 1024 * 1024
     max_entries: int = 5000
     max_ratio: int = 100  # uncompressed/compressed, for entries over 1 MB
+    max_sections: int = 2000  # past it, the rest of the document is one merged section
 
 
 @dataclass

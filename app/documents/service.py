@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from app.models import Analysis, Document, Export, FeedbackItem, Section, User
@@ -35,7 +35,7 @@ def _title_from(filename: str) -> str:
 
 def _vet_and_extract(filename: str, data: bytes, limits: Limits):
     vetted = vet(filename, data, limits)
-    return vetted, extract_sections(vetted)
+    return vetted, extract_sections(vetted, limits.max_sections)
 
 
 def create_document(
@@ -169,8 +169,15 @@ def merge_with_next(db: Session, section: Section) -> Section:
     return section
 
 
-def split_section(db: Session, section: Section, at: int, title: str | None = None) -> tuple[Section, Section]:
-    """Split before text paragraph ``at`` (0-based among the section's paragraphs)."""
+def split_section(db: Session, section: Section, at: int, title: str | None = None,
+                  max_sections: int | None = None) -> tuple[Section, Section]:
+    """Split before text paragraph ``at`` (0-based among the section's paragraphs); refused when the
+    document already has ``max_sections`` sections."""
+    if max_sections is not None:
+        count = db.scalar(select(func.count()).select_from(Section).where(Section.document_id == section.document_id))
+        if count >= max_sections:
+            raise SectionEditError("too_many_sections", f"This document already has {count} sections, the most one "
+                                   f"document may have; merge two sections before splitting another.")
     paragraphs = [a for a in (section.anchors or []) if a[1] >= 0]
     if not isinstance(at, int) or isinstance(at, bool) or not 1 <= at < len(paragraphs):
         raise SectionEditError("invalid_split", f"Split at a paragraph from 1 to {max(len(paragraphs) - 1, 0)}.")

@@ -10,11 +10,13 @@ from app.auth.access import owned_or_404
 from app.errors import APIError
 from app.extensions import db
 from app.models import Document, Section
+from app.review.estimate import analysis_estimate
 from app.review.stats import progress_by_document
 from app.security import rate_limit
 from app.storage import storage
 
 from . import service
+from .builder import MERGED_TAIL_SIGNAL
 from .errors import IntakeError
 from .intake import Limits
 
@@ -25,7 +27,7 @@ def _limits() -> Limits:
     config = current_app.config
     return Limits(
         max_bytes=config["MAX_UPLOAD_BYTES"], max_unzipped=config["MAX_UNZIPPED_BYTES"],
-        max_entries=config["MAX_ZIP_ENTRIES"],
+        max_entries=config["MAX_ZIP_ENTRIES"], max_sections=config["MAX_SECTIONS"],
     )
 
 
@@ -48,8 +50,19 @@ def _check_quota(incoming: int) -> None:
                        f"Your documents use {used / mb:.1f} MB of your {quota / mb:.0f} MB; delete some to upload this one.")
 
 
+def _notices(document: Document) -> list[dict]:
+    """What the reviewer should know about how the document was taken in."""
+    merged = [s for s in document.sections if s.detection == MERGED_TAIL_SIGNAL]
+    return [{"code": "sections_merged", "section_id": s.id, "message": (
+        f"This document has more sections than the {current_app.config['MAX_SECTIONS']} kept apart; "
+        f"everything from section {len(document.sections)} on is kept, in order with its titles, "
+        f"in the last section, \"{s.title}\". No text was left out.")} for s in merged]
+
+
 def _detail(document: Document) -> dict:
-    return {**document.to_dict(), "sections": [s.to_dict(with_text=False) for s in document.sections]}
+    return {**document.to_dict(), "sections": [s.to_dict(with_text=False) for s in document.sections],
+            "notices": _notices(document),
+            "analysis_estimate": analysis_estimate(document.sections, current_app.config["MAX_CHUNKS_PER_ANALYSIS"])}
 
 
 @bp.post("")
@@ -136,7 +149,8 @@ def edit_section(document_id: int, section_id: int):
         elif action == "merge_next":
             changed = [service.merge_with_next(db.session, target)]
         elif action == "split":
-            changed = list(service.split_section(db.session, target, body.get("at"), body.get("title")))
+            changed = list(service.split_section(db.session, target, body.get("at"), body.get("title"),
+                                                 max_sections=current_app.config["MAX_SECTIONS"]))
         else:
             raise APIError(400, "invalid_action", "Send a title to rename, or action merge_next or split.")
     except service.SectionEditError as exc:

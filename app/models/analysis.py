@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, CheckConstraint, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, JSONType, Timestamped, UTCDateTime
@@ -18,6 +18,8 @@ class Analysis(Timestamped, Base):
             "status IN ('queued', 'running', 'deferred', 'completed', 'failed', 'cancelled')",
             name="status",
         ),
+        # The per-user cap on analyses in flight counts by these two.
+        Index("ix_analyses_requested_by_status", "requested_by", "status"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -46,6 +48,8 @@ class Analysis(Timestamped, Base):
     # The RQ job currently carrying this analysis (a deferral or a re-enqueue makes a new one).
     rq_job_id: Mapped[str | None] = mapped_column(String(100))
     chunks: Mapped[int] = mapped_column(Integer, nullable=False, default=1, server_default="1")
+    # How many chunks the section holds; more than ``chunks`` when MAX_CHUNKS_PER_ANALYSIS cut it short.
+    chunks_total: Mapped[int | None] = mapped_column(Integer)
     items_dropped: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -58,6 +62,18 @@ class Analysis(Timestamped, Base):
         return f"analysis-{self.id}"
 
     @property
+    def truncated(self) -> bool:
+        """The section was longer than the chunk budget: only its first ``chunks`` chunks were reviewed."""
+        return self.chunks_total is not None and self.chunks_total > self.chunks
+
+    @property
+    def notice(self) -> str | None:
+        if not self.truncated:
+            return None
+        return (f"This section is too long to review whole: only the first {self.chunks} of its {self.chunks_total} "
+                f"parts were reviewed. Split the section to review the rest.")
+
+    @property
     def finished(self) -> bool:
         return self.status in ("completed", "failed", "cancelled")
 
@@ -68,6 +84,7 @@ class Analysis(Timestamped, Base):
             "model": self.model_id, "provider": self.provider, "degraded": self.degraded, "stale": self.stale,
             "deferred_until": self.deferred_until.isoformat() if self.deferred_until else None,
             "attempts": self.attempts, "deferrals": self.deferrals, "items_dropped": self.items_dropped,
+            "chunks": self.chunks, "chunks_total": self.chunks_total, "notice": self.notice,
             "created_at": self.created_at.isoformat() if self.created_at else None,
             "started_at": self.started_at.isoformat() if self.started_at else None,
             "finished_at": self.finished_at.isoformat() if self.finished_at else None,

@@ -8,11 +8,11 @@ import logging
 import threading
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, configure_mappers
 
 from app import events
-from app.jobs import enqueue, enqueue_in, enqueue_many, job_exists
+from app.jobs import job_exists, submit_fairly
 from app.llm.errors import CapacityExhausted, RequestInvalid
 from app.models import Analysis, Document, FeedbackItem, Section, User, utcnow
 
@@ -33,10 +33,27 @@ class AnalysisError(Exception):
         self.code, self.message = code, message
 
 
+class TooManyQueued(AnalysisError):
+    """The user already has as many analyses in flight as MAX_QUEUED_ANALYSES_PER_USER allows."""
+
+    retry_after = 60
+
+    def __init__(self, in_flight: int, asked: int, limit: int):
+        super().__init__("too_many_queued_analyses", (
+            f"You have {in_flight} analyses queued or running and asked for {asked} more; at most {limit} may be "
+            f"in flight at once. Nothing was started: wait for some to finish, or analyse fewer sections."))
+        self.in_flight, self.asked, self.limit = in_flight, asked, limit
+
+
 # ------------------------------------------------------------------------------ starting work
-def start_analyses(db: Session, redis, document: Document, section_ids: list[int] | None, user: User) -> list[Analysis]:
+def start_analyses(db: Session, redis, document: Document, section_ids: list[int] | None, user: User,
+                   *, max_in_flight: int | None = None) -> list[Analysis]:
     """One analysis per section (an active one is reused, so a second click runs nothing twice),
-    all enqueued in one round trip. Returns the analyses in section order."""
+    all handed to the fair queue in one pipeline: they reach the workers in turn with other users'
+    analyses. Returns the analyses in section order.
+
+    With ``max_in_flight``, a request that would leave the user with more analyses queued, deferred or
+    running than that is refused whole (TooManyQueued) and nothing is created."""
     sections = {s.id: s for s in document.sections}
     wanted = list(sections) if section_ids is None else section_ids
     unknown = [sid for sid in wanted if sid not in sections]
@@ -44,8 +61,12 @@ def start_analyses(db: Session, redis, document: Document, section_ids: list[int
         raise AnalysisError("unknown_sections", f"These sections are not in the document: {unknown}.")
     active = {a.section_id: a for a in db.scalars(
         select(Analysis).where(Analysis.document_id == document.id, Analysis.status.in_(ACTIVE)))}
+    ordered = sorted(set(wanted), key=lambda s: sections[s].position)
+    to_create = [sid for sid in ordered if sid not in active]
+    if max_in_flight is not None and to_create:
+        _check_in_flight(db, user, len(to_create), max_in_flight)
     analyses, new = [], []
-    for sid in sorted(set(wanted), key=lambda s: sections[s].position):
+    for sid in ordered:
         if sid in active:
             analyses.append(active[sid])
             continue
@@ -59,10 +80,26 @@ def start_analyses(db: Session, redis, document: Document, section_ids: list[int
     document.status = "processing"
     db.commit()
     if new:
-        enqueue_many("analysis", [((a.id,), a.job_id) for a in new], connection=redis)
-        for analysis in new:
-            events.publish(redis, document.id, "analysis", analysis.to_dict())
+        submit_fairly("analysis", user.id, [((a.id,), a.job_id) for a in new], connection=redis)
+        with redis.pipeline(transaction=False) as pipe:  # one round trip for the events too
+            for analysis in new:
+                events.publish(pipe, document.id, "analysis", analysis.to_dict())
+            try:
+                pipe.execute()
+            except Exception:  # events are a convenience; the rows and jobs are in place
+                log.warning("could not publish the events of %s new analyses", len(new), exc_info=True)
     return analyses
+
+
+def _check_in_flight(db: Session, user: User, asked: int, limit: int) -> None:
+    """Count the user's analyses in flight with the user's row locked, so two requests at once cannot
+    both pass the check (PostgreSQL; SQLite writes one at a time anyway)."""
+    db.scalars(select(User.id).where(User.id == user.id).with_for_update()).first()
+    in_flight = db.scalar(select(func.count()).select_from(Analysis).where(
+        Analysis.requested_by == user.id, Analysis.status.in_(ACTIVE)))
+    if in_flight + asked > limit:
+        db.rollback()
+        raise TooManyQueued(in_flight, asked, limit)
 
 
 def cancel(db: Session, redis, analysis: Analysis) -> Analysis:
@@ -143,21 +180,26 @@ def _merge_duplicates(items: list[Item]) -> list[Item]:
     return kept
 
 
-def run_analysis(db: Session, redis, chain, analysis_id: int, *, max_total_wait_s: float = 1800) -> str:
-    """The job body. Returns the analysis status it leaves behind."""
+def run_analysis(db: Session, redis, chain, analysis_id: int, *, max_total_wait_s: float = 1800,
+                 max_chunks: int | None = None) -> str:
+    """The job body. Returns the analysis status it leaves behind. A section longer than
+    ``max_chunks`` chunks is reviewed on its first ``max_chunks`` only, and the analysis says so
+    (``chunks`` < ``chunks_total``): one section never becomes hundreds of model calls."""
     analysis = db.get(Analysis, analysis_id)
     if analysis is None or analysis.finished:
         return analysis.status if analysis else "missing"
     section = db.get(Section, analysis.section_id)
     document = db.get(Document, analysis.document_id)
+    all_chunks = prompts.split_chunks(section.text)
+    chunks = all_chunks[:max_chunks] if max_chunks else all_chunks
     analysis.status, analysis.started_at, analysis.progress = "running", utcnow(), 0.05
     analysis.attempts += 1
     analysis.error_code = analysis.error_message = None
+    analysis.chunks, analysis.chunks_total = len(chunks), len(all_chunks)
     db.commit()
     events.publish(redis, document.id, "analysis", analysis.to_dict())
     titles = [s.title for s in document.sections]
     index = titles.index(section.title) if section.title in titles else section.position
-    chunks = prompts.split_chunks(section.text)
     context = {"purpose": "analysis", "document_id": document.id, "analysis_id": analysis.id,
                "user_id": analysis.requested_by, "max_wait_s": 5}  # longer waits defer and free the worker
     items: list[Item] = []
@@ -244,7 +286,10 @@ def _defer(db, redis, analysis, retry_after: float, max_total_wait_s: float) -> 
     analysis.deferred_until = utcnow() + timedelta(seconds=retry_after)
     analysis.rq_job_id = f"analysis-{analysis.id}-d{analysis.deferrals}"
     db.commit()
-    enqueue_in("analysis", retry_after, analysis.id, job_id=analysis.rq_job_id, connection=redis)
+    # Back through the fair queue once due, in its user's turn: during an outage every analysis defers,
+    # and straight into RQ's queue one user's thousands would come back ahead of everyone else's.
+    submit_fairly("analysis", analysis.requested_by, [((analysis.id,), analysis.rq_job_id)], connection=redis,
+                  delay_s=retry_after)
     events.publish(redis, analysis.document_id, "analysis", analysis.to_dict())
     return "deferred"
 
@@ -294,6 +339,7 @@ def reconcile(db: Session, redis, now: datetime | None = None) -> list[int]:
     """Re-enqueue analyses a crash or a Redis flush left behind; returns their ids."""
     now = now or utcnow()
     requeued = []
+    by_user: dict[int | None, list] = {}
     for analysis in db.scalars(select(Analysis).where(Analysis.status.in_(ACTIVE))):
         age = (now - analysis.updated_at).total_seconds()
         if analysis.status == "running":
@@ -312,7 +358,11 @@ def reconcile(db: Session, redis, now: datetime | None = None) -> list[int]:
         analysis.status = "queued"
         analysis.rq_job_id = f"analysis-{analysis.id}-r{int(now.timestamp() // 60)}"
         db.commit()
-        enqueue("analysis", analysis.id, job_id=analysis.rq_job_id, connection=redis)
+        by_user.setdefault(analysis.requested_by, []).append(((analysis.id,), analysis.rq_job_id))
         requeued.append(analysis.id)
         log.warning("re-enqueued analysis %s left %s", analysis.id, "running" if age else "queued")
+    # Back through the fair queue, in their users' turns: after a Redis flush one user's thousands
+    # must not come back ahead of everyone else's.
+    for user_id, jobs in by_user.items():
+        submit_fairly("analysis", user_id, jobs, connection=redis)
     return requeued

@@ -34,7 +34,11 @@ def start(document_id: int):
     if section_ids is not None and (not isinstance(section_ids, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in section_ids)):
         raise APIError(400, "invalid_section_ids", "section_ids must be a list of section ids.")
     try:
-        analyses = service.start_analyses(db.session, _redis(), document, section_ids, current_user)
+        analyses = service.start_analyses(db.session, _redis(), document, section_ids, current_user,
+                                          max_in_flight=current_app.config["MAX_QUEUED_ANALYSES_PER_USER"])
+    except service.TooManyQueued as exc:
+        raise APIError(429, exc.code, exc.message, headers={"Retry-After": str(exc.retry_after)},
+                       extra={"in_flight": exc.in_flight, "asked": exc.asked, "limit": exc.limit}) from exc
     except service.AnalysisError as exc:
         raise APIError(422, exc.code, exc.message) from exc
     return jsonify({"jobs": [{"id": a.id, "section_id": a.section_id, "status": a.status} for a in analyses]}), 202

@@ -7,6 +7,7 @@ from rq import Queue, Worker
 from rq.registry import DeferredJobRegistry, FailedJobRegistry, ScheduledJobRegistry, StartedJobRegistry
 from sqlalchemy import select
 
+from app import fair_queue
 from app.auth.access import require_role
 from app.errors import APIError
 from app.extensions import db
@@ -33,6 +34,8 @@ def queues():
             "scheduled": ScheduledJobRegistry(queue=queue).count,
             "deferred": DeferredJobRegistry(queue=queue).count,
             "failed": FailedJobRegistry(queue=queue).count,
+            # analyses created but still waiting for their user's turn in the fair queue
+            "waiting_turn": fair_queue.backlog(redis) if name == "analysis" else 0,
         })
     workers = []
     for worker in Worker.all(connection=redis):

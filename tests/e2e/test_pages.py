@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+import time
 
 import docx
 import pytest
@@ -272,3 +273,42 @@ def test_a_conflicting_change_is_explained_and_shown(new_page, stack):
     stale.get_by_role("button", name="Accept").click()
     expect(stale).to_have_class(re.compile("status-accepted"))
     assert all("409" in e for e in errors), errors
+
+
+def test_analyse_all_on_a_large_document_says_how_many_model_calls_first(new_page, stack):
+    """Past 50 sections the page asks before analysing every one, naming the model calls; no means no."""
+    page, errors = new_page()
+    sign_in(page, stack.url)
+    document = docx.Document()
+    for i in range(60):
+        document.add_heading(f"Finding {i + 1}", 1)
+        document.add_paragraph(f"The seller in case {i + 1} shipped late.")
+    buffer = io.BytesIO()
+    document.save(buffer)
+    upload(page, "sixty.docx", buffer.getvalue())
+    document_id = int(page.url.rsplit("/", 1)[1])
+
+    with page.expect_event("dialog") as asked:  # the page's dialog handler (conftest) says no
+        page.get_by_role("button", name="Analyse all").click()
+    assert asked.value.message == ("Analyse all will review 60 sections with at least 60 model calls. Other reviewers' "
+                                   "analyses take turns with yours, so a large run can take a while. Continue?")
+    page.wait_for_timeout(500)
+    assert [e for e in errors if e.startswith("dialog:")] == [f"dialog: {asked.value.message}"], errors
+    errors.clear()
+    # Asked on the server, not the progress bar: Redis pub/sub channels are shared by every Redis
+    # database, so another test suite on the machine can publish for a document with the same id.
+    def progress():
+        summary = page.evaluate("fetch('/api/documents').then((r) => r.json())")
+        return next(d["progress"] for d in summary["documents"] if d["id"] == document_id)
+
+    assert progress()["active"] == 0 and progress()["analysed"] == 0  # nothing was started
+
+    page.evaluate("window.confirm = (message) => { window.__asked = message; return true; }")
+    page.get_by_role("button", name="Analyse all").click()
+    deadline = time.monotonic() + 90
+    while progress()["analysed"] < 60:
+        assert time.monotonic() < deadline, progress()
+        page.wait_for_timeout(500)
+    assert "60 model calls" in page.evaluate("window.__asked")
+    shot(page, "analyse-all-estimate")
+    assert errors == []

@@ -3,6 +3,7 @@
 import { api, describeError } from "./api.js";
 import { initChat } from "./chat.js";
 import { clear, el, setError } from "./dom.js";
+import { confirmAnalyseAll } from "./estimate.js";
 import { subscribe } from "./events.js";
 import { initExport } from "./export.js";
 import { card, editor } from "./feedback.js";
@@ -278,7 +279,13 @@ async function analyse(sectionIds) {
   }
 }
 $("analyse-section").addEventListener("click", () => analyse([currentSection().id]));
-$("analyse-all").addEventListener("click", () => analyse(null));
+$("analyse-all").addEventListener("click", async () => {
+  try {
+    if (await confirmAnalyseAll(documentId)) analyse(null);
+  } catch (error) {
+    notifyError(error);
+  }
+});
 $("analysis-stop").addEventListener("click", async () => {
   const active = activeAnalyses([...state.analyses.values()]);
   try {
