@@ -1,7 +1,7 @@
 """chunk budget and the per-user cap: chunks_total, an index on (requested_by, status)
 
 Revision ID: 0004_fair
-Revises: 0003
+Revises: 0004_auth
 Create Date: 2026-12-02 14:50:00
 """
 from alembic import op
