@@ -2,12 +2,9 @@
 A storage failure fails the export and says so; nothing reports success that did not happen."""
 from __future__ import annotations
 
-import io
 import logging
 import re
-from types import SimpleNamespace
 
-import docx
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -16,6 +13,7 @@ from app.jobs import enqueue
 from app.models import Document, Export, FeedbackItem, ModelCall, ReviewEvent, User, utcnow
 from app.review.outcome import live_items
 
+from . import generated
 from .records import export_json, items_csv
 from .word import annotate_docx
 
@@ -50,28 +48,6 @@ def _items(db: Session, document: Document, include_all: bool) -> list[FeedbackI
     if include_all:
         return [i for i in items if i.status != "rejected"]
     return [i for i in items if i.status == "accepted" or i.source == "custom"]
-
-
-def _lines_with_offsets(text: str):
-    offset = 0
-    for line in text.split("\n"):
-        yield offset, line
-        offset += len(line) + 1
-
-
-def _prepare_generated(sections):
-    """For a PDF, text or Markdown original: section copies whose anchors index the paragraphs of
-    the .docx ``_word_from_sections_plain`` builds (a heading, then one paragraph per line)."""
-    prepared, block = [], 0
-    for section in sections:
-        anchors = [[block, -1, 0]]
-        block += 1
-        for offset, line in _lines_with_offsets(section.text):
-            anchors.append([block, offset, len(line)])
-            block += 1
-        prepared.append(SimpleNamespace(id=section.id, title=section.title, level=section.level,
-                                        text=section.text, anchors=anchors))
-    return prepared
 
 
 def _author_for(db: Session):
@@ -110,8 +86,9 @@ def run_export(db: Session, redis, store, export_id: int, export_prefix: str) ->
                 original = store.get(document.storage_key)
                 files["docx"], comments = annotate_docx(original, sections, items, _author_for(db))
             else:
-                generated = _prepare_generated(sections)
-                files["docx"], comments = annotate_docx(_word_from_sections_plain(generated), generated, items, _author_for(db))
+                prepared, moves = generated.prepare(sections)
+                files["docx"], comments = annotate_docx(generated.build(prepared), prepared, generated.placed(items, moves),
+                                                        _author_for(db))
         if "json" in export.formats:
             decisions = db.scalars(select(ReviewEvent).where(ReviewEvent.document_id == document.id).order_by(ReviewEvent.id)).all()
             calls = db.scalars(select(ModelCall).where(ModelCall.document_id == document.id).order_by(ModelCall.id)).all()
@@ -144,17 +121,6 @@ def run_export(db: Session, redis, store, export_id: int, export_prefix: str) ->
     db.commit()
     events.publish(redis, document.id, "export", {"id": export.id, "status": "completed", "comments": comments})
     return "completed"
-
-
-def _word_from_sections_plain(prepared) -> bytes:
-    document = docx.Document()
-    for section in prepared:
-        document.add_heading(section.title, min(max(section.level, 1), 9))
-        for _, line in _lines_with_offsets(section.text):
-            document.add_paragraph(line)
-    out = io.BytesIO()
-    document.save(out)
-    return out.getvalue()
 
 
 def _failed(db, redis, export, message: str) -> str:

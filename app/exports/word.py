@@ -19,7 +19,10 @@ import docx
 from docx.text.paragraph import Paragraph
 from docx.text.run import Run
 
-from app.documents.wordml import W, W_P, W_RPR, W_T, W_TBL, W_TR, W_TC, Styles, body_blocks, iter_runs, read_paragraph, run_state, run_text, table_layout
+from app.documents.wordml import (W, W_P, W_RPR, W_T, W_TBL, W_TC, W_TR, Styles, body_blocks, iter_runs, read_paragraph,
+                                  run_state, run_text, table_layout)
+
+from .xmltext import xml_safe
 
 XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
 
@@ -198,9 +201,9 @@ def annotate_docx(original: bytes, sections: list, items: list, author_for) -> t
             continue
         (p_first, first), (p_last, last) = anchor
         runs = [Run(first, Paragraph(p_first, document._body)), Run(last, Paragraph(p_last, document._body))]
-        author, initials = author_for(item)
+        author, initials = (xml_safe(part) for part in author_for(item))
         # Not document.add_comment: it numbers from comments.xml alone and so can reuse a dangling marker's id.
-        comment = document.comments.add_comment(text=comment_text(item), author=author, initials=initials)
+        comment = document.comments.add_comment(text=xml_safe(comment_text(item)), author=author, initials=initials)
         comment_id = ids.take()
         comment._comment_elm.id = comment_id
         runs[0].mark_comment_range(runs[1], comment_id)
