@@ -14,6 +14,7 @@ from app.models import Document, Export, FeedbackItem, ModelCall, ReviewEvent, U
 from app.review.outcome import live_items
 
 from . import generated
+from .links import strip_external
 from .records import export_json, items_csv
 from .word import annotate_docx
 
@@ -84,11 +85,12 @@ def run_export(db: Session, redis, store, export_id: int, export_prefix: str) ->
         if "docx" in export.formats:
             if document.file_format == "docx":
                 original = store.get(document.storage_key)
-                files["docx"], comments = annotate_docx(original, sections, items, _author_for(db))
+                word, comments = annotate_docx(original, sections, items, _author_for(db))
             else:
                 prepared, moves = generated.prepare(sections)
-                files["docx"], comments = annotate_docx(generated.build(prepared), prepared, generated.placed(items, moves),
-                                                        _author_for(db))
+                word, comments = annotate_docx(generated.build(prepared), prepared, generated.placed(items, moves),
+                                               _author_for(db))
+            files["docx"] = strip_external(word)
         if "json" in export.formats:
             decisions = db.scalars(select(ReviewEvent).where(ReviewEvent.document_id == document.id).order_by(ReviewEvent.id)).all()
             calls = db.scalars(select(ModelCall).where(ModelCall.document_id == document.id).order_by(ModelCall.id)).all()
