@@ -43,9 +43,13 @@ JOB_KINDS: dict[str, JobKind] = {
         "workers.tasks.summarise_document", "analysis", timeout=120, result_ttl=3600, failure_ttl=7 * DAY,
         retry_max=2, retry_intervals=(10, 30),
     ),
+    # A failed export run raises; RQ runs it twice more before the export is marked failed.
     "export": JobKind(
         "workers.tasks.build_export", "exports", timeout=600, result_ttl=3600, failure_ttl=7 * DAY,
-        retry_max=2, retry_intervals=(10, 60),
+        retry_max=2, retry_intervals=(5, 30),
+    ),
+    "reconcile_exports": JobKind(
+        "workers.tasks.reconcile_exports", "maintenance", timeout=120, result_ttl=600, failure_ttl=DAY,
     ),
     "reconcile_analyses": JobKind(
         "workers.tasks.reconcile_analyses", "maintenance", timeout=120, result_ttl=600, failure_ttl=DAY,

@@ -35,6 +35,7 @@ class Periodic:
 def schedule(app: Flask) -> list[Periodic]:
     return [
         Periodic("reconcile_analyses", app.config["SCHEDULER_INTERVAL_SECONDS"]),
+        Periodic("reconcile_exports", app.config["SCHEDULER_INTERVAL_SECONDS"]),
         Periodic("purge_expired_tokens", max(3600, app.config["SCHEDULER_INTERVAL_SECONDS"])),
     ]
 

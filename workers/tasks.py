@@ -50,7 +50,19 @@ def reconcile_analyses() -> list[int]:
 
 
 def build_export(export_id: int) -> str:
+    from app.exports import lifecycle
     from app.exports.service import run_export
     from app.storage import storage
 
-    return run_export(db.session, _redis(), storage(), export_id, current_app.config["EXPORT_PREFIX"])
+    try:
+        return run_export(db.session, _redis(), storage(), export_id, current_app.config["EXPORT_PREFIX"])
+    except Exception as exc:
+        job = get_current_job()
+        lifecycle.record_failure(db.session, _redis(), export_id, exc, final=job is None or not job.retries_left)
+        raise
+
+
+def reconcile_exports() -> list[int]:
+    from app.exports import lifecycle
+
+    return lifecycle.reconcile(db.session, _redis())

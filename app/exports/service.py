@@ -1,21 +1,21 @@
 """Exports as a service: create the row and job, build the files, store them, record the outcome.
-A storage failure fails the export and says so; nothing reports success that did not happen."""
+A failed run raises (RQ retries it); the export fails, saying why, only when no retry is left
+(lifecycle.py). Nothing reports success that did not happen."""
 from __future__ import annotations
 
-import io
 import logging
 import re
-from types import SimpleNamespace
 
-import docx
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app import events
 from app.jobs import enqueue
 from app.models import Document, Export, FeedbackItem, ModelCall, ReviewEvent, User, utcnow
 from app.review.outcome import live_items
 
+from . import generated
+from .lifecycle import ExportFailure, Lease, publish
+from .links import strip_external
 from .records import export_json, items_csv
 from .word import annotate_docx
 
@@ -40,8 +40,10 @@ def start_export(db: Session, redis, document: Document, user: User, formats: li
         raise ExportError("invalid_formats", f"formats must be a list drawn from {', '.join(FORMATS)}.")
     export = Export(document_id=document.id, user_id=user.id, formats=sorted(set(formats)), include_all=bool(include_all))
     db.add(export)
+    db.flush()
+    export.rq_job_id = export.job_id
     db.commit()
-    enqueue("export", export.id, job_id=f"export-{export.id}", connection=redis)
+    enqueue("export", export.id, job_id=export.rq_job_id, connection=redis)
     return export
 
 
@@ -50,28 +52,6 @@ def _items(db: Session, document: Document, include_all: bool) -> list[FeedbackI
     if include_all:
         return [i for i in items if i.status != "rejected"]
     return [i for i in items if i.status == "accepted" or i.source == "custom"]
-
-
-def _lines_with_offsets(text: str):
-    offset = 0
-    for line in text.split("\n"):
-        yield offset, line
-        offset += len(line) + 1
-
-
-def _prepare_generated(sections):
-    """For a PDF, text or Markdown original: section copies whose anchors index the paragraphs of
-    the .docx ``_word_from_sections_plain`` builds (a heading, then one paragraph per line)."""
-    prepared, block = [], 0
-    for section in sections:
-        anchors = [[block, -1, 0]]
-        block += 1
-        for offset, line in _lines_with_offsets(section.text):
-            anchors.append([block, offset, len(line)])
-            block += 1
-        prepared.append(SimpleNamespace(id=section.id, title=section.title, level=section.level,
-                                        text=section.text, anchors=anchors))
-    return prepared
 
 
 def _author_for(db: Session):
@@ -94,12 +74,24 @@ def _safe(title: str) -> str:
 
 
 def run_export(db: Session, redis, store, export_id: int, export_prefix: str) -> str:
+    """The job body: build the files, store them, mark the export completed; returns its status.
+    A failed run raises ExportFailure, with nothing half-stored: the job's caller records it and RQ
+    runs the job again (lifecycle.record_failure). Running an export twice stores the same keys."""
     export = db.get(Export, export_id)
-    if export is None or export.status in ("completed", "failed"):
+    if export is None or export.finished:
         return export.status if export else "missing"
     document = db.get(Document, export.document_id)
-    export.status = "running"
-    db.commit()
+    with Lease(redis, export.id):
+        export.status, export.started_at, export.error_message = "running", utcnow(), None
+        export.attempts += 1
+        db.commit()
+        publish(redis, export)
+        files, comments = _build(db, store, document, export)
+        stored, prefix = _store(db, store, document, export, files, export_prefix)
+        return _complete(db, redis, export, stored, prefix, comments)
+
+
+def _build(db: Session, store, document: Document, export: Export) -> tuple[dict[str, bytes], int]:
     try:
         sections = list(document.sections)
         items = _items(db, document, export.include_all)
@@ -108,20 +100,29 @@ def run_export(db: Session, redis, store, export_id: int, export_prefix: str) ->
         if "docx" in export.formats:
             if document.file_format == "docx":
                 original = store.get(document.storage_key)
-                files["docx"], comments = annotate_docx(original, sections, items, _author_for(db))
+                word, comments = annotate_docx(original, sections, items, _author_for(db))
             else:
-                generated = _prepare_generated(sections)
-                files["docx"], comments = annotate_docx(_word_from_sections_plain(generated), generated, items, _author_for(db))
+                prepared, moves = generated.prepare(sections)
+                word, comments = annotate_docx(generated.build(prepared), prepared, generated.placed(items, moves),
+                                               _author_for(db))
+            files["docx"] = strip_external(word)
         if "json" in export.formats:
             decisions = db.scalars(select(ReviewEvent).where(ReviewEvent.document_id == document.id).order_by(ReviewEvent.id)).all()
             calls = db.scalars(select(ModelCall).where(ModelCall.document_id == document.id).order_by(ModelCall.id)).all()
             files["json"] = export_json(document, sections, items, decisions, calls)
         if "csv" in export.formats:
             files["csv"] = items_csv(items, {s.id: s.title for s in sections})
+        return files, comments
     except Exception as exc:
-        log.exception("export %s could not be built", export_id)
-        return _failed(db, redis, export, f"The export could not be built ({type(exc).__name__}).")
-    prefix = f"{export_prefix}{utcnow():%Y%m%d_%H%M%S}_{_safe(document.title)}/"
+        log.exception("export %s could not be built", export.id)
+        raise ExportFailure(f"The export could not be built ({type(exc).__name__}).") from exc
+
+
+def _store(db: Session, store, document: Document, export: Export, files: dict[str, bytes], export_prefix: str):
+    """Store every file under keys fixed by the export (its creation time and id), so a second run
+    of the same export overwrites rather than adds. On a failure the keys written are removed,
+    unless another run completed the export meanwhile (its files have the same keys)."""
+    prefix = f"{export_prefix}{export.created_at:%Y%m%d_%H%M%S}_{_safe(document.title)}/"
     stored = []
     try:
         for fmt, data in files.items():
@@ -131,34 +132,27 @@ def run_export(db: Session, redis, store, export_id: int, export_prefix: str) ->
             store.put(key, data, CONTENT_TYPES[fmt], {"document-id": document.id, "export-id": export.id})
             stored.append({"format": fmt, "key": key, "size": len(data)})
     except Exception as exc:
-        log.warning("export %s could not be stored: %s", export_id, type(exc).__name__)
-        for entry in stored:
-            try:
-                store.delete(entry["key"])
-            except Exception:
-                pass
-        return _failed(db, redis, export, f"Storing the export failed ({type(exc).__name__}); nothing was saved. Try again.")
-    export.files, export.storage_prefix = stored, prefix
-    export.status, export.finished_at = "completed", utcnow()
-    export.error_message = None
+        log.warning("export %s could not be stored: %s", export.id, type(exc).__name__)
+        db.rollback()
+        if db.get(Export, export.id, populate_existing=True).status != "completed":
+            for entry in stored:
+                try:
+                    store.delete(entry["key"])
+                except Exception:
+                    log.warning("could not remove %s after a failed export", entry["key"])
+        raise ExportFailure(f"Storing the export failed ({type(exc).__name__}); nothing was saved. Try again.") from exc
+    return stored, prefix
+
+
+def _complete(db: Session, redis, export: Export, stored: list[dict], prefix: str, comments: int) -> str:
+    # Lock the row: a second run of the same export (after a re-enqueue) waits here, then sees it done.
+    locked = db.scalars(select(Export).where(Export.id == export.id).with_for_update()
+                        .execution_options(populate_existing=True)).one()
+    if locked.status == "completed":
+        db.rollback()
+        return "completed"
+    locked.files, locked.storage_prefix = stored, prefix
+    locked.status, locked.finished_at, locked.error_message = "completed", utcnow(), None
     db.commit()
-    events.publish(redis, document.id, "export", {"id": export.id, "status": "completed", "comments": comments})
+    publish(redis, locked, comments=comments)
     return "completed"
-
-
-def _word_from_sections_plain(prepared) -> bytes:
-    document = docx.Document()
-    for section in prepared:
-        document.add_heading(section.title, min(max(section.level, 1), 9))
-        for _, line in _lines_with_offsets(section.text):
-            document.add_paragraph(line)
-    out = io.BytesIO()
-    document.save(out)
-    return out.getvalue()
-
-
-def _failed(db, redis, export, message: str) -> str:
-    export.status, export.error_message, export.finished_at = "failed", message, utcnow()
-    db.commit()
-    events.publish(redis, export.document_id, "export", {"id": export.id, "status": "failed", "error": message})
-    return "failed"

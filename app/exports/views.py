@@ -25,7 +25,7 @@ def _shape(export: Export) -> dict:
         url = storage().url(entry["key"], name) or url_for("exports.download", export_id=export.id, fmt=entry["format"])
         files.append({"format": entry["format"], "size": entry["size"], "name": name, "url": url})
     return {"id": export.id, "document_id": export.document_id, "status": export.status, "formats": export.formats,
-            "include_all": export.include_all, "files": files, "error": export.error_message,
+            "include_all": export.include_all, "files": files, "error": export.error_message, "attempts": export.attempts,
             "created_at": export.created_at.isoformat() if export.created_at else None,
             "finished_at": export.finished_at.isoformat() if export.finished_at else None}
 

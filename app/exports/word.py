@@ -4,17 +4,25 @@ Blocks and paragraph text are found with the same functions the extractor used, 
 anchors (block index, offset, length) lead back to the runs that hold each quote. Runs are split at
 the quote's edges by copying the run element and dividing its text; ``.text`` is never assigned on
 an anchored run, so formatting, fields and existing comments stay as they were.
+
+Each new comment takes an id used nowhere in the package's WordprocessingML parts: files that went
+through other tools often carry comment markers with no comment behind them, and an id shared with
+such a marker would stretch the new comment over that unrelated passage too.
 """
 from __future__ import annotations
 
 import copy
 import io
+import re
 
 import docx
 from docx.text.paragraph import Paragraph
 from docx.text.run import Run
 
-from app.documents.wordml import W, W_P, W_RPR, W_T, Styles, body_blocks, iter_runs, read_paragraph, run_state, run_text, table_layout
+from app.documents.wordml import (W, W_P, W_RPR, W_T, W_TBL, W_TC, W_TR, Styles, body_blocks, iter_runs, read_paragraph,
+                                  run_state, run_text, table_layout)
+
+from .xmltext import xml_safe
 
 XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
 
@@ -47,38 +55,116 @@ def _split(run, at: int):
     return tail
 
 
-def runs_for_range(p, start: int, end: int, styles: Styles):
-    """First and last run elements covering [start, end) of the paragraph text, splitting runs."""
+def run_from(p, start: int, styles: Styles):
+    """The run that starts the text at ``start`` (split off when ``start`` falls inside a run; the
+    next run when it falls between runs), or None."""
     placed = _visible_runs(p, styles)
-    first = next(((r, s, e) for r, s, e in placed if s <= start < e), None)
-    last = next(((r, s, e) for r, s, e in placed if s < end <= e), None)
-    if first is None or last is None:
+    hit = next(((r, s, e) for r, s, e in placed if e > start), None)
+    if hit is None:
         return None
-    first_run, first_start, _ = first
-    same = last[0] is first_run
-    if start > first_start:
-        tail = _split(first_run, start - first_start)
-        if tail is not None:
-            first_run, first_start = tail, start
-            if same:
-                last = (tail, start, last[2])
-    last_run, last_start, last_end = last
-    if end < last_end:
-        _split(last_run, end - last_start)
-    return first_run, last_run
+    run, run_start, _ = hit
+    if start > run_start:
+        tail = _split(run, start - run_start)
+        run = run if tail is None else tail
+    return run
 
 
-def _paragraph_range(block, styles: Styles, start: int, end: int):
-    """Resolve [start, end) within a block's section text to (paragraph, start, end) in that paragraph."""
+def run_to(p, end: int, styles: Styles):
+    """The run that ends the text at ``end`` (split when ``end`` falls inside a run; the previous
+    run when it falls between runs), or None."""
+    placed = _visible_runs(p, styles)
+    hit = next(((r, s, e) for r, s, e in reversed(placed) if s < end), None)
+    if hit is None:
+        return None
+    run, run_start, run_end = hit
+    if end < run_end:
+        _split(run, end - run_start)
+    return run
+
+
+def table_places(tbl, styles: Styles) -> list[tuple[object, int]]:
+    """Where each cell paragraph's stripped text starts in the table's section text, as
+    ``table_layout`` gives for top-level cells, plus the paragraphs of nested tables (which the
+    layout writes inline, rows joined by ' / ')."""
+    places: list[tuple[object, int]] = []
+    offset = 0
+    for tr in tbl.iterchildren(W_TR):
+        cells: list[str] = []
+        row_places: list[tuple[object, int]] = []
+        position = 0
+        for tc in tr.iterchildren(W_TC):
+            parts: list[str] = []
+            for child in tc:
+                at = position + sum(len(part) + 1 for part in parts)
+                if child.tag == W_P:
+                    text = read_paragraph(child, styles).text.strip()
+                    if text:
+                        row_places.append((child, at))
+                        parts.append(text)
+                elif child.tag == W_TBL:
+                    nested = table_layout(child, styles)[0]
+                    if nested:
+                        row_places += [(p, at + n + 2 * nested.count("\n", 0, n)) for p, n in table_places(child, styles)]
+                        parts.append(nested.replace("\n", " / "))
+            cell = " ".join(parts)
+            cells.append(cell)
+            position += len(cell) + 3
+        if any(cells):
+            row = " | ".join(cells)
+            lead = len(row) - len(row.lstrip())
+            places += [(p, offset + start - lead) for p, start in row_places]
+            offset += len(row.strip()) + 1
+    return places
+
+
+def _locate(block, styles: Styles, offset: int, *, start: bool):
+    """(paragraph, offset in its text) for a character offset in a block's section text. In a table
+    it is the cell paragraph where that character lies; a character of the layout between cells
+    (' | ', a line break) belongs to the next cell for the start of a quote, to the cell before for
+    its end."""
     if block.tag == W_P:
         text = read_paragraph(block, styles).text
-        lead = len(text) - len(text.lstrip("\n"))
-        return block, start + lead, end + lead
-    text, places = table_layout(block, styles)
-    for paragraph, at in reversed(places):
-        if at <= start:
-            return paragraph, start - at, end - at
-    return None
+        return block, offset + len(text) - len(text.lstrip("\n"))
+    places = table_places(block, styles)
+    if not places:
+        return None
+    index = max((i for i, (_, at) in enumerate(places) if at <= offset), default=0)
+    paragraph, at = places[index]
+    text = read_paragraph(paragraph, styles).text
+    lead = len(text) - len(text.lstrip())
+    if start and offset - at >= len(text.strip()) and index + 1 < len(places):
+        paragraph, at = places[index + 1]  # between cells: the quote starts in the next one
+        text = read_paragraph(paragraph, styles).text
+        return paragraph, len(text) - len(text.lstrip())
+    return paragraph, offset - at + lead
+
+
+_ID_ATTRIBUTE = re.compile(rb"""[\s:]id\s*=\s*["'](\d+)["']""")
+MAX_COMMENT_ID = 2**31 - 1
+
+
+def used_ids(document) -> set[int]:
+    """Every number an ``id`` attribute (w:id and the like) holds in any XML part under /word/: the
+    body, comments, footnotes, endnotes, headers, footers, commentsExtended, commentsIds…"""
+    used: set[int] = set()
+    for part in document.part.package.iter_parts():
+        if part.partname.startswith("/word/") and part.partname.endswith(".xml"):
+            used.update(int(v) for v in _ID_ATTRIBUTE.findall(part.blob))
+    return used
+
+
+class CommentIds:
+    """Fresh comment ids: above every id in use, or the lowest free one once that would overflow."""
+
+    def __init__(self, used: set[int]):
+        self.used = set(used)
+
+    def take(self) -> int:
+        candidate = max(self.used, default=-1) + 1
+        if candidate > MAX_COMMENT_ID:
+            candidate = next(i for i in range(len(self.used) + 1) if i not in self.used)
+        self.used.add(candidate)
+        return candidate
 
 
 def comment_text(item) -> str:
@@ -100,6 +186,7 @@ def annotate_docx(original: bytes, sections: list, items: list, author_for) -> t
     styles = Styles(document.styles.element)
     blocks = body_blocks(document.element.body)
     by_id = {s.id: s for s in sections}
+    ids = CommentIds(used_ids(document))
     added = 0
     for item in items:
         section = by_id.get(item.section_id)
@@ -114,8 +201,12 @@ def annotate_docx(original: bytes, sections: list, items: list, author_for) -> t
             continue
         (p_first, first), (p_last, last) = anchor
         runs = [Run(first, Paragraph(p_first, document._body)), Run(last, Paragraph(p_last, document._body))]
-        author, initials = author_for(item)
-        document.add_comment(runs, text=comment_text(item), author=author, initials=initials)
+        author, initials = (xml_safe(part) for part in author_for(item))
+        # Not document.add_comment: it numbers from comments.xml alone and so can reuse a dangling marker's id.
+        comment = document.comments.add_comment(text=xml_safe(comment_text(item)), author=author, initials=initials)
+        comment_id = ids.take()
+        comment._comment_elm.id = comment_id
+        runs[0].mark_comment_range(runs[1], comment_id)
         added += 1
     out = io.BytesIO()
     document.save(out)
@@ -123,32 +214,39 @@ def annotate_docx(original: bytes, sections: list, items: list, author_for) -> t
 
 
 def _anchor_quote(blocks, anchors, start: int, end: int, styles):
-    spans = [(b, o, n) for b, o, n in anchors if o >= 0 and o < end and start < o + n]
+    """(paragraph, first run), (paragraph, last run) covering the quote [start, end) of the section
+    text, which may run over several paragraphs, table cells or blocks; None when it cannot be placed."""
+    spans = [(b, o, n) for b, o, n in anchors if o >= 0 and o < end and start < o + n and b < len(blocks)]
     if not spans:
         return None
     b0, o0, _ = spans[0]
     b1, o1, n1 = spans[-1]
-    first = _paragraph_range(blocks[b0], styles, max(0, start - o0), min(end, o0 + spans[0][2]) - o0)
-    last = _paragraph_range(blocks[b1], styles, max(0, start - o1), min(end - o1, n1))
+    first = _locate(blocks[b0], styles, max(0, start - o0), start=True)
+    last = _locate(blocks[b1], styles, max(0, min(end - o1, n1) - 1), start=False)  # where the quote's last character lies
     if first is None or last is None:
         return None
-    first_runs = runs_for_range(first[0], first[1], first[2], styles)
-    if b1 == b0 and last[0] is first[0]:
-        return ((first[0], first_runs[0]), (first[0], first_runs[1])) if first_runs else None
-    last_runs = runs_for_range(last[0], last[1], last[2], styles)
-    if not first_runs or not last_runs:
+    first_run = run_from(first[0], first[1], styles)
+    last_run = run_to(last[0], last[1] + 1, styles)
+    if first_run is None or last_run is None:
         return None
-    return (first[0], first_runs[0]), (last[0], last_runs[1])
+    if first[0] is last[0]:
+        runs = list(iter_runs(first[0]))
+        if first_run in runs and last_run in runs and runs.index(first_run) > runs.index(last_run):
+            return None  # the quote lies between runs (a cell separator): no run to hold it
+    return (first[0], first_run), (last[0], last_run)
 
 
 def _anchor_heading(blocks, anchors, styles):
-    """The section's heading paragraph (or its first paragraph, for a preamble)."""
+    """The section's heading paragraph (or, for a preamble, its first paragraph or table cell)."""
     for block, offset, _ in anchors:
         element = blocks[block] if block < len(blocks) else None
-        if element is not None and element.tag == W_P:
-            placed = _visible_runs(element, styles)
+        if element is None:
+            continue
+        paragraphs = [element] if element.tag == W_P else [p for p, _ in table_places(element, styles)]
+        for paragraph in paragraphs:
+            placed = _visible_runs(paragraph, styles)
             if placed:
-                return (element, placed[0][0]), (element, placed[-1][0])
+                return (paragraph, placed[0][0]), (paragraph, placed[-1][0])
     return None
 
 

@@ -79,6 +79,8 @@ class ModelCall(Base):
 
 
 class Export(Timestamped, Base):
+    """One export job; the row is the truth about it (the RQ job only carries its id)."""
+
     __tablename__ = "exports"
     __table_args__ = (
         CheckConstraint("status IN ('queued', 'running', 'completed', 'failed')", name="status"),
@@ -95,4 +97,18 @@ class Export(Timestamped, Base):
     storage_prefix: Mapped[str | None] = mapped_column(String(1024))
     files: Mapped[list] = mapped_column(JSONType, nullable=False, default=list)
     error_message: Mapped[str | None] = mapped_column(Text)
+    # Runs started (RQ retries and re-enqueues after a crash or a Redis flush each count one).
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+    # The RQ job carrying this export now (a re-enqueue makes a new one).
+    rq_job_id: Mapped[str | None] = mapped_column(String(100))
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    @property
+    def job_id(self) -> str:
+        """The first RQ job id: deterministic, one job per export."""
+        return f"export-{self.id}"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in ("completed", "failed")

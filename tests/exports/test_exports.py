@@ -9,6 +9,7 @@ from docx.shared import Pt
 
 from app.extensions import db
 from app.exports import service
+from app.exports.lifecycle import ExportFailure, record_failure
 from app.models import Document
 from app.exports.word import anchored_texts
 from app.storage import S3Storage
@@ -156,7 +157,11 @@ def test_s3_export_encrypted_with_presigned_url_and_failure_reported(app, review
 
         store.put = flaky
         failed_id = client.post(f"/api/documents/{doc['id']}/exports", json={}, headers={"X-CSRFToken": client.csrf}).get_json()["id"]
-        assert run(app, failed_id, store) == "failed"
+        with pytest.raises(ExportFailure, match="Storing the export failed"):
+            run(app, failed_id, store)  # a run that fails raises, so RQ retries the job
+        assert client.get(f"/api/exports/{failed_id}").get_json()["status"] == "running"
+        with app.app_context():  # what the job records when RQ has no retry left
+            record_failure(db.session, app.extensions["redis"], failed_id, ExportFailure("Storing the export failed (X)."), final=True)
         failed = client.get(f"/api/exports/{failed_id}").get_json()
         assert failed["status"] == "failed" and "Storing the export failed" in failed["error"] and failed["files"] == []
         after = [o["Key"] for o in s3.list_objects_v2(Bucket="prism", Prefix="Logs and data/")["Contents"]]
