@@ -25,12 +25,16 @@ def sse(event_type: str, data, event_id: int | None = None) -> str:
     return "\n".join(lines) + "\n\n"
 
 
-def stream(redis, document_id: int, snapshot: dict, *, keepalive_s: float = 15, max_s: float = 1800):
-    """Yield SSE text: the current state first, then every event published for the document."""
+def stream(redis, document_id: int, snapshot, *, keepalive_s: float = 15, max_s: float = 1800):
+    """Yield SSE text: the current state first, then every event published for the document.
+
+    ``snapshot`` may be a callable: it is then called after the subscription is in place, so an event
+    published while the snapshot is read is delivered after it, never lost in between."""
     pubsub = redis.pubsub(ignore_subscribe_messages=True)
-    pubsub.subscribe(CHANNEL.format(id=document_id))
     try:
-        yield "retry: 3000\n\n" + sse("snapshot", snapshot)
+        pubsub.subscribe(CHANNEL.format(id=document_id))
+        pubsub.get_message(timeout=1.0)  # the server's confirmation: from here on nothing published is missed
+        yield "retry: 3000\n\n" + sse("snapshot", snapshot() if callable(snapshot) else snapshot)
         started = last = time.monotonic()
         while time.monotonic() - started < max_s:
             message = pubsub.get_message(timeout=1.0)
