@@ -105,7 +105,12 @@ def delete(document_id: int):
 @login_required
 def sections(document_id: int):
     document = owned_or_404(Document, document_id)
-    return jsonify({"sections": [s.to_dict() for s in document.sections]})
+    return jsonify({"sections": [{**s.to_dict(), "paragraphs": _paragraph_starts(s)} for s in document.sections]})
+
+
+def _paragraph_starts(section: Section) -> list[int]:
+    """Where each paragraph of the text begins: the places a reviewer may split the section."""
+    return [start for _, start, _ in section.anchors or [] if start >= 0]
 
 
 def _section(document_id: int, section_id: int) -> Section:

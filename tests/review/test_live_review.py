@@ -13,7 +13,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
 from app import create_app
-from app.events import CHANNEL
+from app.events import channel
 from app.extensions import db
 from app.idempotency import idempotent
 from app.models import Analysis, FeedbackItem
@@ -197,7 +197,7 @@ class Listener:
 
     def __init__(self, app, document_id):
         self.pubsub = app.extensions["redis"].pubsub(ignore_subscribe_messages=True)
-        self.pubsub.subscribe(CHANNEL.format(id=document_id))
+        self.pubsub.subscribe(channel(app.extensions["redis"], document_id))
         self.pubsub.get_message(timeout=1)
 
     def next(self, event_type, timeout=5.0):
@@ -245,6 +245,23 @@ def test_decisions_edits_custom_items_and_section_edits_are_published(app, make_
     assert client.patch(base, json={"action": "merge_next"}, headers=h).status_code == 200
     assert listener.next("sections")["action"] == "merge_next"
     listener.pubsub.close()
+
+
+def test_events_stay_within_their_redis_database(app, redis_url):
+    """Pub/sub ignores database numbers: a deployment on database 6 must not hear one on database 7."""
+    import redis as redis_lib
+
+    from app import events
+
+    here = app.extensions["redis"]
+    other = redis_lib.Redis.from_url(redis_url.rsplit("/", 1)[0] + f"/{(here.connection_pool.connection_kwargs.get('db', 0) + 1) % 16}")
+    stream = events.stream(here, 42, {"analyses": []}, max_s=2)
+    next(stream)
+    events.publish(other, 42, "analysis", {"id": 1, "status": "from another deployment"})
+    events.publish(here, 42, "analysis", {"id": 2, "status": "ours"})
+    following = next(stream)
+    stream.close()
+    assert '"ours"' in following and "another deployment" not in following
 
 
 def test_the_snapshot_is_read_after_the_stream_subscribes(app, make_user):
