@@ -279,3 +279,18 @@ def test_the_snapshot_is_read_after_the_stream_subscribes(app, make_user):
     following = next(stream)
     stream.close()
     assert "event: analysis" in following and '"completed"' in following
+
+
+def test_export_with_a_key_is_started_once(app, make_user):
+    from app.models import Export
+
+    client = signed_in_client(app, make_user, "ann@example.com")
+    document = upload(client, 2)
+    path = f"/api/documents/{document['id']}/exports"
+    first = post(client, path, "export-click-1", {"formats": ["json"]})
+    again = post(client, path, "export-click-1", {"formats": ["json"]})
+    assert first.status_code == again.status_code == 202
+    assert again.get_json()["id"] == first.get_json()["id"] and again.headers["Idempotent-Replayed"] == "true"
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Export)) == 1
+    assert post(client, path, "export-click-2", {"formats": ["json"]}).get_json()["id"] != first.get_json()["id"]
