@@ -4,7 +4,7 @@ import { api, describeError, idempotencyKey } from "./api.js";
 import { initChat } from "./chat.js";
 import { conflictPanel } from "./conflict.js";
 import { confirmDialog } from "./confirm.js";
-import { clear, el, setError } from "./dom.js";
+import { el, setError } from "./dom.js";
 import { subscribe } from "./events.js";
 import { initExport } from "./export.js";
 import { card, editor } from "./feedback.js";
@@ -40,8 +40,14 @@ const itemsOf = (sectionId) => [...state.items.values()].filter((i) => i.section
   .sort((a, b) => (a.quote_start ?? 1e9) - (b.quote_start ?? 1e9) || a.id - b.id);
 
 // ------------------------------------------------------------------ rendering
+// Entries that look the same are kept (not rebuilt), so a refresh does not swallow a click on them.
 function renderNavigator() {
-  clear(nodes.nav).append(...state.sections.map((s, i) => navigatorEntry(s, state.analyses.get(s.id), itemsOf(s.id), i === state.index)));
+  const old = [...nodes.nav.children];
+  const entries = state.sections.map((s, i) => {
+    const entry = navigatorEntry(s, state.analyses.get(s.id), itemsOf(s.id), i === state.index);
+    return old[i] && old[i].outerHTML === entry.outerHTML ? old[i] : entry;
+  });
+  if (entries.length !== old.length || entries.some((n, i) => n !== old[i])) nodes.nav.replaceChildren(...entries);
 }
 
 function refreshNavigatorEntry(sectionId) {
@@ -72,12 +78,21 @@ function renderText(items = itemsOf(currentSection().id)) {
 
 function renderCards(items = itemsOf(currentSection().id)) {
   const sectionId = String(currentSection().id);
+  renderCount(items);
   // A live update must not throw away an edit the reviewer is typing.
   if (nodes.list.dataset.sectionId === sectionId && nodes.list.querySelector(".fb-editor")) return;
   nodes.list.dataset.sectionId = sectionId;
   const shown = state.filter === "all" ? items : items.filter((i) => i.status === state.filter);
-  clear(nodes.list).append(...shown.map(cardFor));
-  renderCount(items);
+  // Cards whose item has not changed stay in place: a refresh must not swallow a click (the press on
+  // one element and the release on its replacement) or move the keyboard focus.
+  const existing = new Map([...nodes.list.children].map((n) => [n.dataset.itemId, n]));
+  const wanted = shown.map((item) => {
+    const old = existing.get(String(item.id));
+    const unchanged = old && old.dataset.version === String(item.version) && !state.conflicts.has(item.id) && !old.querySelector(".conflict");
+    return unchanged ? old : cardFor(item);
+  });
+  const children = [...nodes.list.children];
+  if (wanted.length !== children.length || wanted.some((n, i) => n !== children[i])) nodes.list.replaceChildren(...wanted);
   nodes.empty.hidden = shown.length > 0;
   const analysis = state.analyses.get(currentSection().id);
   nodes.empty.textContent = items.length ? "No feedback matches this filter."
@@ -95,6 +110,7 @@ function renderCount(items = itemsOf(currentSection().id)) {
 // A card, with the two versions side by side while a change of ours that lost waits for a choice.
 function cardFor(item) {
   const node = card(item, hawkeye, handlers);
+  node.dataset.version = String(item.version);
   const conflict = state.conflicts.get(item.id);
   if (conflict) {
     node.querySelector(".fb-actions").before(conflictPanel(item, conflict.base, conflict.mine, {
