@@ -32,10 +32,11 @@ def counted_app(database_url, redis_url, tmp_path):
     @idempotent
     def counted():
         runs.append(current_user.id)
-        time.sleep(0.3)  # long enough for a concurrent repeat to arrive while this is in flight
+        time.sleep(application.view_delay)  # long enough for a concurrent repeat to arrive while this is in flight
         return jsonify({"run": len(runs), "user": current_user.id}), 201
 
     application.runs = runs
+    application.view_delay = 0.3
     yield application
     _clean(application, redis_url)
 
@@ -294,3 +295,28 @@ def test_export_with_a_key_is_started_once(app, make_user):
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Export)) == 1
     assert post(client, path, "export-click-2", {"formats": ["json"]}).get_json()["id"] != first.get_json()["id"]
+
+
+def test_any_sequence_of_keys_runs_once_per_key(counted_app, make_user):
+    """Property: whatever order keys are repeated in, the view runs once per distinct key and every
+    repeat gets exactly the answer the key's first request got."""
+    import uuid
+
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    client = signed_in_client(counted_app, make_user, "ann@example.com")
+    counted_app.view_delay = 0  # sequential here; concurrency has its own test
+
+    @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(st.lists(st.sampled_from("abcde"), min_size=1, max_size=8))
+    def check(keys):
+        prefix = uuid.uuid4().hex  # keys live 60 s in Redis: each example uses its own
+        before = len(counted_app.runs)
+        first_answer = {}
+        for key in keys:
+            answer = post(client, "/api/test/idempotent", f"{prefix}-{key}").get_json()
+            assert first_answer.setdefault(key, answer) == answer
+        assert len(counted_app.runs) - before == len(set(keys))
+
+    check()
