@@ -1,9 +1,9 @@
 // The review page: wires the navigator, section text, feedback cards, live progress, chat,
 // statistics and export together. Holds the page's state; the other modules render pieces of it.
-import { api, describeError, idempotencyKey } from "./api.js";
+import { initAnalysisButtons } from "./analyse.js";
+import { api, describeError } from "./api.js";
 import { initChat } from "./chat.js";
 import { conflictPanel } from "./conflict.js";
-import { confirmDialog } from "./confirm.js";
 import { el, setError } from "./dom.js";
 import { subscribe } from "./events.js";
 import { initExport } from "./export.js";
@@ -373,52 +373,17 @@ function onAnalysis(analysis) {
   if (["completed", "failed"].includes(analysis.status)) reloadFeedbackSoon();
 }
 
-function rerunMessage({ sections = [], kept = {}, replaced = {} }, sectionIds) {
-  const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
-  const which = sectionIds && sectionIds.length === 1 ? "This section has"
-    : `${plural(sections.length, "section has", "sections have")}`;
-  return `${which} been analysed already. Analysing again keeps every decided item `
-    + `(${plural(kept.decided || 0, "item", "items")} accepted or rejected) and every reviewer's own item `
-    + `(${kept.custom || 0}), and replaces the model's ${plural(replaced.pending || 0, "undecided item", "undecided items")} with new ones.`;
-}
-
-// One click, one request: the button is disabled while it is in flight, and the request carries a
-// fresh Idempotency-Key, so a repeat of it (a double click, a retry) starts nothing twice on the server.
-async function analyse(sectionIds, button) {
-  if (button.disabled) return;
-  button.disabled = true;
-  button.setAttribute("aria-busy", "true");
-  const path = `/api/documents/${documentId}/analyses`;
-  const body = sectionIds ? { section_ids: sectionIds } : {};
-  const send = (extra) => api("POST", path, { ...body, ...extra }, { headers: { "Idempotency-Key": idempotencyKey() } });
-  try {
-    let result;
-    try {
-      result = await send({});
-    } catch (error) {
-      if (error.code !== "confirm_required") throw error;
-      const go = await confirmDialog({ title: "Analyse again?", message: rerunMessage(error.details, sectionIds), confirmLabel: "Analyse again" });
-      if (!go) return;
-      result = await send({ confirm: true });
-    }
-    for (const job of result.jobs) onAnalysis({ ...(state.analyses.get(job.section_id) || {}), ...job, progress: 0 });
-    if (result.jobs.length) setDocumentStatus("processing");
-  } catch (error) {
-    notifyError(error);
-  } finally {
-    button.disabled = false;
-    button.removeAttribute("aria-busy");
-  }
-}
-$("analyse-section").addEventListener("click", (event) => analyse([currentSection().id], event.currentTarget));
-$("analyse-all").addEventListener("click", (event) => analyse(null, event.currentTarget));
-$("analysis-stop").addEventListener("click", async () => {
-  const active = activeAnalyses([...state.analyses.values()]);
-  try {
-    for (const analysis of active) onAnalysis(await api("POST", `/api/jobs/${analysis.id}/cancel`));
-  } catch (error) {
-    notifyError(error);
-  }
+// Analyse section / Analyse all (with the confirmation) and Stop: analyse.js. Their answers are
+// the server's analyses, shown like any event.
+initAnalysisButtons({
+  documentId,
+  currentSectionId: () => currentSection().id,
+  active: () => activeAnalyses([...state.analyses.values()]),
+  onJobs(jobs) {
+    for (const job of jobs) onAnalysis({ ...(state.analyses.get(job.section_id) || {}), ...job, progress: 0 });
+    if (jobs.length) setDocumentStatus("processing");
+  },
+  onAnalysis,
 });
 
 // Progress comes from the server only: the snapshot (authoritative, on every connect and reconnect)
@@ -429,7 +394,7 @@ let lastEvent = Date.now();
 let live = null;
 function refreshFromServer() {
   lastEvent = Date.now();
-  live.restart();
+  if (live) live.restart();
 }
 setInterval(() => {
   if (live && activeAnalyses([...state.analyses.values()]).length && Date.now() - lastEvent > QUIET_MS) refreshFromServer();
