@@ -7,12 +7,18 @@ import logging
 import time
 
 log = logging.getLogger(__name__)
-CHANNEL = "ai-prism:events:document:{id}"
+# Pub/sub channels are shared by every database of a Redis server (keys are not), so the channel names
+# the database too: two deployments (or test runs) on one server never see each other's events.
+CHANNEL = "ai-prism:events:db{db}:document:{id}"
+
+
+def channel(redis, document_id: int) -> str:
+    return CHANNEL.format(db=redis.connection_pool.connection_kwargs.get("db", 0), id=document_id)
 
 
 def publish(redis, document_id: int, event_type: str, data: dict) -> None:
     try:
-        redis.publish(CHANNEL.format(id=document_id), json.dumps({"type": event_type, "data": data}, default=str))
+        redis.publish(channel(redis, document_id), json.dumps({"type": event_type, "data": data}, default=str))
     except Exception:  # events are a convenience; the database holds the truth
         log.warning("could not publish %s for document %s", event_type, document_id, exc_info=True)
 
@@ -25,12 +31,16 @@ def sse(event_type: str, data, event_id: int | None = None) -> str:
     return "\n".join(lines) + "\n\n"
 
 
-def stream(redis, document_id: int, snapshot: dict, *, keepalive_s: float = 15, max_s: float = 1800):
-    """Yield SSE text: the current state first, then every event published for the document."""
+def stream(redis, document_id: int, snapshot, *, keepalive_s: float = 15, max_s: float = 1800):
+    """Yield SSE text: the current state first, then every event published for the document.
+
+    ``snapshot`` may be a callable: it is then called after the subscription is in place, so an event
+    published while the snapshot is read is delivered after it, never lost in between."""
     pubsub = redis.pubsub(ignore_subscribe_messages=True)
-    pubsub.subscribe(CHANNEL.format(id=document_id))
     try:
-        yield "retry: 3000\n\n" + sse("snapshot", snapshot)
+        pubsub.subscribe(channel(redis, document_id))
+        pubsub.get_message(timeout=1.0)  # the server's confirmation: from here on nothing published is missed
+        yield "retry: 3000\n\n" + sse("snapshot", snapshot() if callable(snapshot) else snapshot)
         started = last = time.monotonic()
         while time.monotonic() - started < max_s:
             message = pubsub.get_message(timeout=1.0)

@@ -205,3 +205,12 @@ def split_section(db: Session, section: Section, at: int, title: str | None = No
     _mark_stale(db, section.id)
     db.commit()
     return section, new
+
+
+def set_section_level(db: Session, section: Section, level) -> Section:
+    """The section's heading level (1 is the top); the text and the feedback are unchanged."""
+    if not isinstance(level, int) or isinstance(level, bool) or not 1 <= level <= 9:
+        raise SectionEditError("invalid_level", "A section level is a whole number from 1 to 9.")
+    section.level = level
+    db.commit()
+    return section

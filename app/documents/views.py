@@ -11,6 +11,7 @@ from app.errors import APIError
 from app.extensions import db
 from app.models import Document, Section
 from app.review.estimate import analysis_estimate
+from app.review import live
 from app.review.stats import progress_by_document
 from app.security import rate_limit
 from app.storage import storage
@@ -117,7 +118,12 @@ def delete(document_id: int):
 @login_required
 def sections(document_id: int):
     document = owned_or_404(Document, document_id)
-    return jsonify({"sections": [s.to_dict() for s in document.sections]})
+    return jsonify({"sections": [{**s.to_dict(), "paragraphs": _paragraph_starts(s)} for s in document.sections]})
+
+
+def _paragraph_starts(section: Section) -> list[int]:
+    """Where each paragraph of the text begins: the places a reviewer may split the section."""
+    return [start for _, start, _ in section.anchors or [] if start >= 0]
 
 
 def _section(document_id: int, section_id: int) -> Section:
@@ -137,22 +143,26 @@ def section(document_id: int, section_id: int):
 @bp.patch("/<int:document_id>/sections/<int:section_id>")
 @login_required
 def edit_section(document_id: int, section_id: int):
-    """{"title": …} renames; {"action": "merge_next"} merges; {"action": "split", "at": n, "title": …} splits."""
+    """{"title": …} renames; {"level": n} changes the level; {"action": "merge_next"} merges;
+    {"action": "split", "at": n, "title": …} splits."""
     target = _section(document_id, section_id)
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise APIError(400, "invalid_json", "Send a JSON object with Content-Type: application/json.")
-    action = body.get("action", "rename" if "title" in body else None)
+    action = body.get("action", "rename" if "title" in body else "level" if "level" in body else None)
     try:
         if action == "rename":
             changed = [service.rename_section(db.session, target, body.get("title"))]
+        elif action == "level":
+            changed = [service.set_section_level(db.session, target, body.get("level"))]
         elif action == "merge_next":
             changed = [service.merge_with_next(db.session, target)]
         elif action == "split":
             changed = list(service.split_section(db.session, target, body.get("at"), body.get("title"),
                                                  max_sections=current_app.config["MAX_SECTIONS"]))
         else:
-            raise APIError(400, "invalid_action", "Send a title to rename, or action merge_next or split.")
+            raise APIError(400, "invalid_action", "Send a title to rename, a level, or action merge_next or split.")
     except service.SectionEditError as exc:
         raise APIError(422, exc.code, exc.message) from exc
+    live.sections_changed(current_app.extensions["redis"], document_id, action, [s.id for s in changed], current_user.id)
     return jsonify({"sections": [s.to_dict() for s in changed]})

@@ -9,6 +9,7 @@ from flask_login import current_user, login_required
 from app.auth.access import document_child_or_404, owned_or_404
 from app.errors import APIError
 from app.extensions import db
+from app.idempotency import idempotent
 from app.models import Document, Export
 from app.security import rate_limit
 from app.storage import StorageError, storage
@@ -32,6 +33,7 @@ def _shape(export: Export) -> dict:
 
 @bp.post("/documents/<int:document_id>/exports")
 @login_required
+@idempotent
 def start(document_id: int):
     document = owned_or_404(Document, document_id)
     rate_limit("export", "EXPORT_RATE_LIMIT", "exports")

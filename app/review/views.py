@@ -9,13 +9,17 @@ from app import events
 from app.auth.access import document_child_or_404, owned_or_404
 from app.errors import APIError
 from app.extensions import db
+from app.idempotency import idempotent
 from app.models import Analysis, Document, FeedbackItem, ReviewEvent, Section
 from app.security import rate_limit
 
-from . import decisions, outcome, service
+from . import decisions, live, outcome, reanalysis, service
 from . import stats as statistics
 
 bp = Blueprint("review", __name__, url_prefix="/api")
+CONFIRM_MESSAGE = ("Some of these sections have been analysed already. Analysing them again keeps every item already "
+                   "decided and every reviewer's own item, and replaces the model's undecided items. "
+                   'Send "confirm": true to go ahead.')
 
 
 def _redis():
@@ -24,6 +28,7 @@ def _redis():
 
 @bp.post("/documents/<int:document_id>/analyses")
 @login_required
+@idempotent
 def start(document_id: int):
     document = owned_or_404(Document, document_id)
     rate_limit("analysis", "ANALYSIS_RATE_LIMIT", "analysis requests")
@@ -33,6 +38,8 @@ def start(document_id: int):
     section_ids = body.get("section_ids")
     if section_ids is not None and (not isinstance(section_ids, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in section_ids)):
         raise APIError(400, "invalid_section_ids", "section_ids must be a list of section ids.")
+    if body.get("confirm") is not True and (plan := reanalysis.confirmation_needed(db.session, document, section_ids)):
+        raise APIError(409, "confirm_required", CONFIRM_MESSAGE, extra=plan)
     try:
         analyses = service.start_analyses(db.session, _redis(), document, section_ids, current_user,
                                           max_in_flight=current_app.config["MAX_QUEUED_ANALYSES_PER_USER"])
@@ -63,10 +70,19 @@ def cancel(analysis_id: int):
 @bp.get("/documents/<int:document_id>/events")
 @login_required
 def document_events(document_id: int):
-    document = owned_or_404(Document, document_id)
-    snapshot = {"document": {"id": document.id, "status": document.status, "risk_score": document.risk_score},
-                "analyses": [a.to_dict() for a in outcome.latest_analyses(db.session, document.id)]}
+    owned_or_404(Document, document_id)
     db.session.remove()  # hold no database connection for the life of the stream
+
+    def snapshot() -> dict:  # read once the stream is subscribed, so nothing published meanwhile is lost
+        document = db.session.get(Document, document_id)
+        if document is None:  # deleted meanwhile
+            return {"document": None, "analyses": [], "section_ids": []}
+        data = {"document": {"id": document.id, "status": document.status, "risk_score": document.risk_score},
+                "analyses": [a.to_dict() for a in outcome.latest_analyses(db.session, document.id)],
+                "section_ids": [s.id for s in document.sections]}
+        db.session.remove()
+        return data
+
     response = Response(stream_with_context(events.stream(_redis(), document_id, snapshot)), mimetype="text/event-stream")
     response.headers["Cache-Control"] = "no-cache"
     response.headers["X-Accel-Buffering"] = "no"
@@ -111,6 +127,7 @@ def decide(item_id: int):
         item = decisions.decide(db.session, _item(item_id), current_user, body.get("decision"), body.get("version"), body.get("reason"))
     except decisions.DecisionError as exc:
         raise _decision_error(exc) from exc
+    live.items_changed(_redis(), item.document_id, [item], current_user.id)
     return jsonify(item.to_dict())
 
 
@@ -123,6 +140,7 @@ def edit_item(item_id: int):
         item = decisions.edit(db.session, _item(item_id), current_user, changes, body.get("version"), body.get("reason"))
     except decisions.DecisionError as exc:
         raise _decision_error(exc) from exc
+    live.items_changed(_redis(), item.document_id, [item], current_user.id)
     return jsonify(item.to_dict())
 
 
@@ -138,6 +156,7 @@ def add_custom(document_id: int):
         item = decisions.add_custom(db.session, document, section, current_user, body)
     except decisions.DecisionError as exc:
         raise _decision_error(exc) from exc
+    live.items_changed(_redis(), document.id, [item], current_user.id)
     return jsonify(item.to_dict()), 201
 
 
@@ -154,6 +173,7 @@ def decide_all(document_id: int):
                                      outcome.live_items(db.session, [document.id]))
     except decisions.DecisionError as exc:
         raise _decision_error(exc) from exc
+    live.items_changed(_redis(), document.id, items, current_user.id)
     return jsonify({"items": [i.to_dict() for i in items]})
 
 

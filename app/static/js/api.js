@@ -33,7 +33,9 @@ export function describeError(error) {
     case "csrf_failed":
       return "This page has expired. Reload it and try again.";
     case "version_conflict":
-      return "Someone else changed this item first. It now shows their version; check it and try again.";
+      return "Someone else changed this item first. Both versions are shown: keep theirs, or apply yours over it.";
+    case "request_in_flight":
+      return "The same request is still being handled. Wait a moment.";
     case "forbidden":
       return "Your account is not allowed to do this.";
     case "internal_error":
@@ -54,8 +56,14 @@ async function errorFrom(response) {
   return new ApiError(response.status, error.code || "error", message, { ...error, retryAfter: retry ? Number(retry) : null });
 }
 
-export async function api(method, path, body, { retryCsrf = true } = {}) {
-  const headers = { Accept: "application/json" };
+// A fresh Idempotency-Key for one click: a repeat of that click's request is answered once.
+export function idempotencyKey() {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+export async function api(method, path, body, { retryCsrf = true, headers: extra = {} } = {}) {
+  const headers = { Accept: "application/json", ...extra };
   if (method !== "GET") headers["X-CSRFToken"] = await csrf();
   if (body !== undefined) headers["Content-Type"] = "application/json";
   let response;
@@ -71,7 +79,7 @@ export async function api(method, path, body, { retryCsrf = true } = {}) {
     const error = await errorFrom(response);
     if (error.code === "csrf_failed" && retryCsrf && method !== "GET") {
       csrfToken = null; // the session was renewed elsewhere: fetch a fresh token once
-      return api(method, path, body, { retryCsrf: false });
+      return api(method, path, body, { retryCsrf: false, headers: extra });
     }
     throw error;
   }

@@ -1,15 +1,32 @@
 // Live document updates over server-sent events (same origin, so the session cookie goes along).
-// EventSource reconnects by itself; each reconnect starts with a fresh snapshot from the server.
+// EventSource reconnects by itself; each reconnect starts with a fresh snapshot from the server, which
+// is authoritative. `restart()` opens a new stream on purpose, to get a fresh snapshot now.
+const TYPES = ["snapshot", "analysis", "document", "summary", "export", "item", "sections"];
+
 export function subscribe(documentId, handlers, onState) {
-  const source = new EventSource(`/api/documents/${documentId}/events`, { withCredentials: true });
-  for (const type of ["snapshot", "analysis", "document", "summary", "export"]) {
-    source.addEventListener(type, (event) => {
-      let data;
-      try { data = JSON.parse(event.data); } catch { return; }
-      if (handlers[type]) handlers[type](data);
+  let source = null;
+  function open() {
+    source = new EventSource(`/api/documents/${documentId}/events`, { withCredentials: true });
+    const current = source;
+    for (const type of TYPES) {
+      current.addEventListener(type, (event) => {
+        if (current !== source) return; // a replaced stream's late event
+        let data;
+        try { data = JSON.parse(event.data); } catch { return; }
+        if (handlers.any) handlers.any(type);
+        if (handlers[type]) handlers[type](data);
+      });
+    }
+    current.addEventListener("open", () => onState("live"));
+    current.addEventListener("error", () => {
+      if (current === source) onState(current.readyState === EventSource.CLOSED ? "closed" : "reconnecting");
     });
   }
-  source.addEventListener("open", () => onState("live"));
-  source.addEventListener("error", () => onState(source.readyState === EventSource.CLOSED ? "closed" : "reconnecting"));
-  return source;
+  open();
+  return {
+    restart() {
+      source.close();
+      open();
+    },
+  };
 }

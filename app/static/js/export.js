@@ -1,5 +1,5 @@
 // Export: choose formats, watch the job, download the files.
-import { api, describeError } from "./api.js";
+import { api, describeError, idempotencyKey } from "./api.js";
 import { bytes } from "./format.js";
 import { clear, el, setError } from "./dom.js";
 
@@ -48,6 +48,7 @@ export function initExport(documentId) {
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
+    if (start.disabled) return; // the button is disabled while its request is in flight
     setError(errorBox, null);
     const formats = [...form.querySelectorAll("input[name=format]:checked")].map((box) => box.value);
     if (!formats.length) {
@@ -57,8 +58,10 @@ export function initExport(documentId) {
     start.disabled = true;
     clear(files);
     try {
+      // One key per click: a repeat of this request (a retry, a double submit) builds nothing twice.
       const data = await api("POST", `/api/documents/${documentId}/exports`,
-        { formats, include_all: document.getElementById("export-all").checked });
+        { formats, include_all: document.getElementById("export-all").checked },
+        { headers: { "Idempotency-Key": idempotencyKey() } });
       current = data.id;
       render(data);
       check();

@@ -91,5 +91,5 @@ export function editor(item) {
     if (risk.value !== item.risk_level) result.risk_level = risk.value;
     return result;
   };
-  return { form, description, error, cancel, changes };
+  return { form, description, error, save, cancel, changes };
 }

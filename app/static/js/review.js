@@ -1,9 +1,10 @@
 // The review page: wires the navigator, section text, feedback cards, live progress, chat,
 // statistics and export together. Holds the page's state; the other modules render pieces of it.
+import { initAnalysisButtons } from "./analyse.js";
 import { api, describeError } from "./api.js";
 import { initChat } from "./chat.js";
-import { clear, el, setError } from "./dom.js";
-import { confirmAnalyseAll } from "./estimate.js";
+import { conflictPanel } from "./conflict.js";
+import { el, setError } from "./dom.js";
 import { subscribe } from "./events.js";
 import { initExport } from "./export.js";
 import { card, editor } from "./feedback.js";
@@ -12,6 +13,7 @@ import { notify, notifyError } from "./notices.js";
 import { initCustomFeedback } from "./custom.js";
 import { measureAfterPaint } from "./perf.js";
 import { activeAnalyses, renderProgress } from "./progress.js";
+import { initSectionEditing } from "./structure.js";
 import { marksFor, navigatorEntry, renderSectionText } from "./sections.js";
 import { initShortcuts } from "./shortcuts.js";
 import { initStats } from "./stats.js";
@@ -30,6 +32,7 @@ const nodes = {
 const progressNodes = { block: $("analysis-progress-block"), bar: $("analysis-progress"), label: $("analysis-progress-label"), stop: $("analysis-stop") };
 const state = {
   sections: [], index: 0, items: new Map(), analyses: new Map(), filter: "all", focusedItem: null, hidden: 0,
+  conflicts: new Map(), // item id → { base, mine, apply }: a change that lost, waiting for the reviewer's choice
 };
 
 const currentSection = () => state.sections[state.index];
@@ -37,8 +40,14 @@ const itemsOf = (sectionId) => [...state.items.values()].filter((i) => i.section
   .sort((a, b) => (a.quote_start ?? 1e9) - (b.quote_start ?? 1e9) || a.id - b.id);
 
 // ------------------------------------------------------------------ rendering
+// Entries that look the same are kept (not rebuilt), so a refresh does not swallow a click on them.
 function renderNavigator() {
-  clear(nodes.nav).append(...state.sections.map((s, i) => navigatorEntry(s, state.analyses.get(s.id), itemsOf(s.id), i === state.index)));
+  const old = [...nodes.nav.children];
+  const entries = state.sections.map((s, i) => {
+    const entry = navigatorEntry(s, state.analyses.get(s.id), itemsOf(s.id), i === state.index);
+    return old[i] && old[i].outerHTML === entry.outerHTML ? old[i] : entry;
+  });
+  if (entries.length !== old.length || entries.some((n, i) => n !== old[i])) nodes.nav.replaceChildren(...entries);
 }
 
 function refreshNavigatorEntry(sectionId) {
@@ -58,20 +67,32 @@ function renderSection() {
   nodes.sectionState.textContent = `Section ${state.index + 1} of ${state.sections.length} · ${analysis ? statusLabel(analysis.status) : "Not analysed"}`
     + (analysis && analysis.error ? ` · ${analysis.error.message}` : "") + (analysis && analysis.degraded ? " · reviewed by the offline rules, not the model" : "");
   const items = itemsOf(section.id);
-  renderSectionText(nodes.text, section.text || "", items);
+  renderText(items);
   renderCards(items);
+}
+
+function renderText(items = itemsOf(currentSection().id)) {
+  if (sectionTools.splitting) sectionTools.renderSplitText(currentSection());
+  else renderSectionText(nodes.text, currentSection().text || "", items);
 }
 
 function renderCards(items = itemsOf(currentSection().id)) {
   const sectionId = String(currentSection().id);
+  renderCount(items);
   // A live update must not throw away an edit the reviewer is typing.
   if (nodes.list.dataset.sectionId === sectionId && nodes.list.querySelector(".fb-editor")) return;
   nodes.list.dataset.sectionId = sectionId;
   const shown = state.filter === "all" ? items : items.filter((i) => i.status === state.filter);
-  clear(nodes.list).append(...shown.map((item) => card(item, hawkeye, handlers)));
-  const pending = items.filter((i) => i.status === "pending").length;
-  nodes.count.textContent = `${items.length} item${items.length === 1 ? "" : "s"}, ${pending} pending`
-    + (state.hidden ? ` (${state.hidden} low-confidence in the document not shown)` : "");
+  // Cards whose item has not changed stay in place: a refresh must not swallow a click (the press on
+  // one element and the release on its replacement) or move the keyboard focus.
+  const existing = new Map([...nodes.list.children].map((n) => [n.dataset.itemId, n]));
+  const wanted = shown.map((item) => {
+    const old = existing.get(String(item.id));
+    const unchanged = old && old.dataset.version === String(item.version) && !state.conflicts.has(item.id) && !old.querySelector(".conflict");
+    return unchanged ? old : cardFor(item);
+  });
+  const children = [...nodes.list.children];
+  if (wanted.length !== children.length || wanted.some((n, i) => n !== children[i])) nodes.list.replaceChildren(...wanted);
   nodes.empty.hidden = shown.length > 0;
   const analysis = state.analyses.get(currentSection().id);
   nodes.empty.textContent = items.length ? "No feedback matches this filter."
@@ -79,21 +100,67 @@ function renderCards(items = itemsOf(currentSection().id)) {
       : "No feedback yet. Analyse this section, or select text to add your own.");
 }
 
+// The "N items, M pending" line, from the items the server sent (a reload, a response or an event).
+function renderCount(items = itemsOf(currentSection().id)) {
+  const pending = items.filter((i) => i.status === "pending").length;
+  nodes.count.textContent = `${items.length} item${items.length === 1 ? "" : "s"}, ${pending} pending`
+    + (state.hidden ? ` (${state.hidden} low-confidence in the document not shown)` : "");
+}
+
+// A card, with the two versions side by side while a change of ours that lost waits for a choice.
+function cardFor(item) {
+  const node = card(item, hawkeye, handlers);
+  node.dataset.version = String(item.version);
+  const conflict = state.conflicts.get(item.id);
+  if (conflict) {
+    node.querySelector(".fb-actions").before(conflictPanel(item, conflict.base, conflict.mine, {
+      onKeepTheirs() {
+        state.conflicts.delete(item.id);
+        updateItem(state.items.get(item.id));
+        cardNode(item.id)?.focus();
+      },
+      onApplyMine() {
+        state.conflicts.delete(item.id);
+        conflict.apply(state.items.get(item.id));
+      },
+    }));
+  }
+  return node;
+}
+
 function cardNode(itemId) {
   return nodes.list.querySelector(`li.fb[data-item-id="${itemId}"]`);
 }
 
-// Replace one item everywhere it shows, keeping keyboard focus on its card.
+// Replace one item everywhere it shows, keeping keyboard focus on its card. A card whose editor is
+// open keeps the editor: the reviewer's typing is never thrown away, and a Save made from the older
+// version meets the conflict view.
 function updateItem(item) {
+  const known = state.items.get(item.id);
+  if (known && known.version >= item.version) return; // a copy we have already, or an older one arriving late
+  const moved = known && known.section_id !== item.section_id;
   state.items.set(item.id, item);
-  if (item.section_id !== currentSection().id) return refreshNavigatorEntry(item.section_id);
+  if (moved) refreshNavigatorEntry(known.section_id);
+  if (item.section_id !== currentSection().id) {
+    if (moved && known.section_id === currentSection().id) renderSection();
+    return refreshNavigatorEntry(item.section_id);
+  }
   const old = cardNode(item.id);
   const hadFocus = old && old.contains(document.activeElement);
-  if (old) {
+  const openEditor = old?.querySelector(".fb-editor");
+  if (openEditor) {
+    if (!openEditor.querySelector(".changed-elsewhere")) {
+      openEditor.prepend(el("p", { class: "small changed-elsewhere", role: "status" },
+        "Someone else changed this item while you were editing. Saving will show both versions first."));
+    }
+  } else if (old) {
     if (state.filter !== "all" && state.filter !== item.status) old.remove();
-    else old.replaceWith(card(item, hawkeye, handlers));
+    else old.replaceWith(cardFor(item));
+  } else if (state.filter === "all" || state.filter === item.status) {
+    renderCards(); // a new item (someone's custom feedback) or one now matching the filter
   }
-  renderSectionText(nodes.text, currentSection().text || "", itemsOf(item.section_id));
+  renderText(itemsOf(item.section_id));
+  renderCount();
   refreshNavigatorEntry(item.section_id);
   if (hadFocus && cardNode(item.id)) cardNode(item.id).focus();
 }
@@ -109,6 +176,7 @@ function select(index, { focusText = false } = {}) {
     button.scrollIntoView({ block: "nearest" });
   }
   custom.hide();
+  sectionTools.sectionShown(currentSection());
   renderSection();
   nodes.text.scrollTop = 0;
   if (focusText) nodes.text.focus();
@@ -118,8 +186,11 @@ function select(index, { focusText = false } = {}) {
 // ------------------------------------------------------------------ decisions and edits
 const inFlight = new Set(); // a double click or a held key sends one decision, not a stale second one
 
+const DECIDED = { accept: "accepted", reject: "rejected", revert: "pending" };
+
 async function decide(item, decision) {
   if (inFlight.has(item.id)) return;
+  state.conflicts.delete(item.id); // deciding again from the card is the reviewer's choice
   inFlight.add(item.id);
   const started = performance.now();
   cardNode(item.id)?.setAttribute("aria-busy", "true");
@@ -130,7 +201,12 @@ async function decide(item, decision) {
     stats.refreshSoon();
     if (decision !== "revert") focusNextPending(updated);
   } catch (error) {
-    if (error.code === "version_conflict" && error.details.current) updateItem(error.details.current);
+    if (error.code === "version_conflict" && error.details.current) {
+      state.conflicts.set(item.id, { base: item, mine: { status: DECIDED[decision] }, apply: (theirs) => decide(theirs, decision) });
+      updateItem(error.details.current);
+      const shown = cardNode(item.id); // a live event may have brought theirs already: show the choice anyway
+      if (shown && !shown.querySelector(".conflict, .fb-editor")) shown.replaceWith(cardFor(state.items.get(item.id)));
+    }
     notifyError(error);
   } finally {
     inFlight.delete(item.id);
@@ -162,27 +238,58 @@ function focusNextPending(after) {
   if (next) next.focus();
 }
 
+function closeEditor(itemId) {
+  const item = state.items.get(itemId);
+  const node = cardNode(itemId);
+  if (node) node.replaceWith(cardFor(item));
+  renderText();
+  renderCount();
+  refreshNavigatorEntry(item.section_id);
+  cardNode(itemId)?.focus();
+}
+
+// Edit from the version on screen. When someone else saved first (409), the form stays with the
+// reviewer's text and both versions are shown; only "Apply mine anyway" (a new request carrying their
+// version) or "Keep theirs" goes on. A second Save cannot overwrite their edit by accident.
 function edit(item) {
+  const base = item;
   const node = cardNode(item.id);
   const form = editor(item);
   node.replaceChildren(form.form);
   form.description.focus();
-  form.cancel.addEventListener("click", () => updateItem(state.items.get(item.id)));
-  form.form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const changes = form.changes();
-    if (!Object.keys(changes).length) return updateItem(state.items.get(item.id));
+  form.cancel.addEventListener("click", () => closeEditor(item.id));
+
+  async function save(changes, version) {
+    if (!Object.keys(changes).length) return closeEditor(item.id);
     if (changes.description === "") return setError(form.error, "The feedback text cannot be empty.");
     try {
-      updateItem(await api("PATCH", `/api/feedback/${item.id}`, { ...changes, version: item.version }));
+      const saved = await api("PATCH", `/api/feedback/${item.id}`, { ...changes, version });
+      if ((state.items.get(item.id)?.version || 0) <= saved.version) state.items.set(item.id, saved);
+      closeEditor(item.id);
       stats.refreshSoon();
     } catch (error) {
       if (error.code === "version_conflict" && error.details.current) {
-        state.items.set(item.id, error.details.current);
-        item = error.details.current;
+        const theirs = error.details.current;
+        if ((state.items.get(item.id)?.version || 0) <= theirs.version) state.items.set(item.id, theirs);
+        showConflict(changes);
       }
       setError(form.error, describeError(error));
     }
+  }
+
+  function showConflict(changes) {
+    form.form.querySelector(".conflict")?.remove();
+    form.save.hidden = true;
+    form.error.before(conflictPanel(state.items.get(item.id), base, changes, {
+      onKeepTheirs: () => closeEditor(item.id),
+      onApplyMine: () => save(form.changes(), state.items.get(item.id).version),
+    }));
+  }
+
+  form.form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    if (form.save.hidden) return; // after a conflict only the explicit choice saves
+    save(form.changes(), base.version);
   });
 }
 
@@ -256,6 +363,7 @@ function reloadFeedbackSoon() {
 }
 
 function onAnalysis(analysis) {
+  if (analysis.document_id !== undefined && analysis.document_id !== documentId) return;
   const previous = state.analyses.get(analysis.section_id);
   if (previous && previous.id > analysis.id) return; // an older run's late event
   state.analyses.set(analysis.section_id, analysis);
@@ -265,44 +373,47 @@ function onAnalysis(analysis) {
   if (["completed", "failed"].includes(analysis.status)) reloadFeedbackSoon();
 }
 
-async function analyse(sectionIds) {
-  const targets = new Set(sectionIds || state.sections.map((s) => s.id));
-  const decided = [...state.items.values()].filter((i) => targets.has(i.section_id) && i.source !== "custom" && i.status !== "pending");
-  if (decided.length && !window.confirm(`Analysing again replaces the model's feedback on ${sectionIds ? "this section" : "these sections"}, `
-    + `including ${decided.length} decision${decided.length === 1 ? "" : "s"} you made on it. Your own feedback is kept. Continue?`)) return;
-  try {
-    const { jobs } = await api("POST", `/api/documents/${documentId}/analyses`, sectionIds ? { section_ids: sectionIds } : undefined);
+// Analyse section / Analyse all (with the confirmation) and Stop: analyse.js. Their answers are
+// the server's analyses, shown like any event.
+initAnalysisButtons({
+  documentId,
+  currentSectionId: () => currentSection().id,
+  active: () => activeAnalyses([...state.analyses.values()]),
+  onJobs(jobs) {
     for (const job of jobs) onAnalysis({ ...(state.analyses.get(job.section_id) || {}), ...job, progress: 0 });
-    setDocumentStatus("processing");
-  } catch (error) {
-    notifyError(error);
-  }
+    if (jobs.length) setDocumentStatus("processing");
+  },
+  onAnalysis,
+});
+
+// Progress comes from the server only: the snapshot (authoritative, on every connect and reconnect)
+// and the events after it. If the stream says the document settled while this page still counts work
+// in flight, or nothing has arrived for a while with work in flight, a new stream brings a new snapshot.
+const QUIET_MS = 30_000;
+let lastEvent = Date.now();
+let live = null;
+function refreshFromServer() {
+  lastEvent = Date.now();
+  if (live) live.restart();
 }
-$("analyse-section").addEventListener("click", () => analyse([currentSection().id]));
-$("analyse-all").addEventListener("click", async () => {
-  try {
-    if (await confirmAnalyseAll(documentId)) analyse(null);
-  } catch (error) {
-    notifyError(error);
-  }
-});
-$("analysis-stop").addEventListener("click", async () => {
-  const active = activeAnalyses([...state.analyses.values()]);
-  try {
-    for (const analysis of active) onAnalysis(await api("POST", `/api/jobs/${analysis.id}/cancel`));
-  } catch (error) {
-    notifyError(error);
-  }
-});
+setInterval(() => {
+  if (live && activeAnalyses([...state.analyses.values()]).length && Date.now() - lastEvent > QUIET_MS) refreshFromServer();
+}, 5000);
 
 const liveWords = { live: "", reconnecting: "Live updates interrupted; reconnecting…", closed: "Live updates stopped. Reload the page to resume them." };
 function connectEvents() {
-  subscribe(documentId, {
+  live = subscribe(documentId, {
+    any() { lastEvent = Date.now(); },
     snapshot(data) {
-      for (const analysis of data.analyses) state.analyses.set(analysis.section_id, analysis);
+      if (!data.document) return;
+      state.analyses = new Map(data.analyses.map((a) => [a.section_id, a]));
       setDocumentStatus(data.document.status, data.document.risk_score);
-      renderNavigator();
-      if (currentSection()) renderSection();
+      if (data.section_ids && data.section_ids.join() !== state.sections.map((s) => s.id).join()) {
+        reloadStructure(); // the sections changed while the stream was down
+      } else {
+        renderNavigator();
+        if (currentSection()) renderSection();
+      }
       showProgress();
       reloadFeedbackSoon(); // anything that finished while the stream was down
     },
@@ -310,6 +421,7 @@ function connectEvents() {
     document(data) {
       setDocumentStatus(data.status);
       if (data.status !== "processing") {
+        if (activeAnalyses([...state.analyses.values()]).length) refreshFromServer();
         reloadFeedbackSoon();
         stats.refreshSoon();
       }
@@ -318,20 +430,64 @@ function connectEvents() {
       setDocumentStatus(data.status, data.risk_score);
       stats.refreshSoon();
     },
+    item(data) {
+      if (data.reload) return reloadFeedbackSoon();
+      data.items = data.items.filter((i) => i.document_id === documentId);
+      if (data.items.length === 1) updateItem(data.items[0]);
+      else {
+        for (const item of data.items) {
+          if ((state.items.get(item.id)?.version || 0) < item.version) state.items.set(item.id, item);
+        }
+        renderNavigator();
+        renderSection();
+      }
+      stats.refreshSoon();
+    },
+    sections: () => reloadStructure(),
     export: (data) => exporter.onEvent(data),
   }, (liveState) => { nodes.live.textContent = liveWords[liveState]; });
 }
 
 // ------------------------------------------------------------------ loading
+// The feedback list as fetched, except that a newer copy of an item (a decision answered, or an event
+// received, while the list was on its way) is never replaced by the older one in the list.
+function takeItems(items) {
+  state.items = new Map(items.map((i) => {
+    const known = state.items.get(i.id);
+    return [i.id, known && known.version > i.version ? known : i];
+  }));
+}
+
 async function loadFeedback() {
   const { items, hidden } = await api("GET", `/api/documents/${documentId}/feedback`);
-  state.items = new Map(items.map((i) => [i.id, i]));
+  takeItems(items);
   state.hidden = hidden;
   if (!state.sections.length) return;
   const focused = nodes.list.contains(document.activeElement) ? state.focusedItem : null;
   renderNavigator();
   renderSection();
   if (focused && cardNode(focused)) cardNode(focused).focus();
+}
+
+// After a section edit (here or in another tab): sections and feedback again, the same section kept
+// open when it still exists, and a fresh snapshot of the analyses (they may have moved).
+let structureLoad = null;
+function reloadStructure(selectId = currentSection()?.id) {
+  structureLoad = (structureLoad || Promise.resolve()).then(async () => {
+    const [sections, feedback] = await Promise.all([
+      api("GET", `/api/documents/${documentId}/sections`),
+      api("GET", `/api/documents/${documentId}/feedback`),
+    ]);
+    const oldIndex = state.index;
+    state.sections = sections.sections;
+    takeItems(feedback.items);
+    state.hidden = feedback.hidden;
+    const index = state.sections.findIndex((s) => s.id === selectId);
+    renderNavigator();
+    select(index >= 0 ? index : Math.min(oldIndex, state.sections.length - 1));
+    refreshFromServer();
+  }).catch(notifyError);
+  return structureLoad;
 }
 
 async function load() {
@@ -349,6 +505,7 @@ async function load() {
     const wanted = Number((location.hash.match(/^#section-(\d+)$/) || [])[1]);
     const index = state.sections.findIndex((s) => s.id === wanted);
     state.index = index >= 0 ? index : 0;
+    sectionTools.sectionShown(currentSection());
     renderNavigator();
     renderSection();
     const data = performance.getEntriesByName("review:data", "mark")[0].startTime;
@@ -365,6 +522,11 @@ async function load() {
 
 // ------------------------------------------------------------------ tools and shortcuts
 const tabs = initTabs(document.querySelector(".tabs"));
+const sectionTools = initSectionEditing({
+  documentId, textNode: nodes.text, currentSection, nextSection: () => state.sections[state.index + 1],
+  reload: reloadStructure,
+  onSplitMode: () => { if (currentSection()) renderText(); },
+});
 const stats = initStats(documentId);
 const exporter = initExport(documentId);
 const chat = initChat({ documentId, currentSectionId: () => currentSection()?.id });
