@@ -9,6 +9,7 @@ from rq import get_current_job
 
 from app.auth.service import purge_expired_tokens as purge_tokens
 from app.extensions import db
+from app.llm.types import Sampling
 from app.review import outcome
 from app.review import service as review
 
@@ -29,7 +30,7 @@ def analyse_section(analysis_id: int) -> str:
     try:
         return review.run_analysis(
             db.session, _redis(), current_app.extensions["model_chain"], analysis_id,
-            max_total_wait_s=current_app.config["ANALYSIS_MAX_WAIT_S"],
+            max_total_wait_s=current_app.config["ANALYSIS_MAX_WAIT_S"], sampling=Sampling.from_config(current_app.config),
         )
     except Exception as exc:
         db.session.rollback()

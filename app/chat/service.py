@@ -7,7 +7,7 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.llm.types import ModelRequest
+from app.llm.types import ModelRequest, Sampling
 from app.models import ChatMessage, Document, FeedbackItem, ReviewEvent, Section, utcnow
 from app.review.boundary import Boundary, one_line
 from app.review.checklist import GUIDELINES_LABEL, HAWKEYE, checklist_text, guidelines_in_use
@@ -73,7 +73,8 @@ def history(db: Session, conversation_id: str | None) -> list[ChatMessage]:
     return list(reversed(kept))
 
 
-def build_request(db: Session, document: Document, section: Section | None, conversation_id: str | None, message: str) -> ModelRequest:
+def build_request(db: Session, document: Document, section: Section | None, conversation_id: str | None, message: str,
+                  sampling: Sampling = Sampling()) -> ModelRequest:
     block = context_block(db, document, section)
     guidelines = guidelines_in_use(document.guidelines_text, document.guidelines_mode)
     boundary = Boundary(block, guidelines or "", message)
@@ -95,7 +96,7 @@ def build_request(db: Session, document: Document, section: Section | None, conv
         messages.append({"role": "user", "text": question})
     return ModelRequest(
         system=SYSTEM.format(checklist=checklist_text(document.guidelines_text, document.guidelines_mode)),
-        messages=messages, max_tokens=1500, temperature=0.3,
+        messages=messages, max_tokens=sampling.max_tokens, temperature=sampling.temperature,
         task={"kind": "chat", "message": message, "document_title": document.title,
               "section_title": section.title if section else None, "context": block},
     )

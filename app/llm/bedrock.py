@@ -9,6 +9,7 @@ from .errors import classify_exception
 from .types import ModelRequest, ModelResponse, ModelSpec
 
 THINKING_MIN_BUDGET = 1024
+ANSWER_ROOM = 1024  # tokens kept for the answer itself when thinking shares maxTokens
 
 
 class BedrockProvider:
@@ -36,21 +37,31 @@ class BedrockProvider:
             if message.get("cache") and spec.caching:
                 content.append({"cachePoint": {"type": "default"}})
             messages.append({"role": message["role"], "content": content})
-        arguments = {"modelId": spec.id, "messages": messages, "inferenceConfig": {"maxTokens": request.max_tokens}}
+        max_tokens = request.max_tokens
+        if spec.max_output_tokens:
+            max_tokens = min(max_tokens, spec.max_output_tokens)
+        arguments = {"modelId": spec.id, "messages": messages, "inferenceConfig": {"maxTokens": max_tokens}}
         if request.system:
             system = [{"text": request.system}]
             if request.cache_system and spec.caching:
                 system.append({"cachePoint": {"type": "default"}})
             arguments["system"] = system
-        budget = request.thinking_budget
-        if self.enable_thinking and spec.thinking and budget:
-            budget = max(THINKING_MIN_BUDGET, budget)
-            # With thinking on, Anthropic models need temperature 1 (left unset) and room beyond the budget.
-            arguments["inferenceConfig"]["maxTokens"] = max(request.max_tokens, budget + 1024)
+        budget = self._thinking_budget(spec, request, max_tokens)
+        if budget:
+            # With thinking on, Anthropic models take temperature 1 only (left unset: 1 is the default),
+            # and the budget counts within maxTokens, so it must stay below it.
             arguments["additionalModelRequestFields"] = {"thinking": {"type": "enabled", "budget_tokens": budget}}
         elif request.temperature is not None:
             arguments["inferenceConfig"]["temperature"] = request.temperature
         return arguments
+
+    def _thinking_budget(self, spec: ModelSpec, request: ModelRequest, max_tokens: int) -> int | None:
+        """The thinking budget for this call, or None: thinking off, unsupported, or no room for it
+        (at least THINKING_MIN_BUDGET, and ANSWER_ROOM tokens left below maxTokens for the answer)."""
+        if not (self.enable_thinking and spec.thinking and request.thinking_budget):
+            return None
+        budget = min(max(THINKING_MIN_BUDGET, request.thinking_budget), max_tokens - ANSWER_ROOM)
+        return budget if budget >= THINKING_MIN_BUDGET else None
 
     @staticmethod
     def _usage(usage: dict) -> dict:

@@ -4,12 +4,13 @@ data blocks inside a random per-request boundary (see `boundary`), so nothing in
 block or pose as instructions."""
 from __future__ import annotations
 
-from app.llm.types import ModelRequest
+from app.llm.types import ModelRequest, Sampling
 
 from .boundary import Boundary, boundary_for, one_line  # noqa: F401  (boundary_for: re-exported)
 from .checklist import GUIDELINES_LABEL, checklist_text, guidelines_in_use
 
 CHUNK_CHARS = 12_000
+THINKING_BUDGET = 2048  # with ENABLE_EXTENDED_THINKING, where the model supports it and maxTokens leaves room
 
 SYSTEM = """You are a senior investigations quality reviewer. You review one section of an investigation
 or risk write-up against the checklist below and report specific, actionable feedback.
@@ -56,7 +57,7 @@ def split_chunks(text: str, limit: int = CHUNK_CHARS) -> list[tuple[int, str]]:
 
 def analysis_request(*, document_title: str, section_title: str, chunk: str, chunk_index: int, chunks: int,
                      previous_title: str | None, next_title: str | None, guidelines: str | None,
-                     guidelines_mode: str | None, max_tokens: int, all_titles: list[str], first_section: bool) -> ModelRequest:
+                     guidelines_mode: str | None, sampling: Sampling, all_titles: list[str], first_section: bool) -> ModelRequest:
     guidelines_text = guidelines_in_use(guidelines, guidelines_mode)
     context = [f"Document title: {one_line(document_title)}", f"Section under review: {one_line(section_title)}"]
     if previous_title:
@@ -74,7 +75,7 @@ def analysis_request(*, document_title: str, section_title: str, chunk: str, chu
     return ModelRequest(
         system=SYSTEM.format(checklist=checklist_text(guidelines, guidelines_mode)),
         messages=[{"role": "user", "text": user, "cache": False}],
-        max_tokens=max_tokens, temperature=0.2, thinking_budget=2048,
+        max_tokens=sampling.max_tokens, temperature=sampling.temperature, thinking_budget=THINKING_BUDGET,
         task={"kind": "analysis", "section_title": section_title, "section_text": chunk,
               "all_titles": all_titles, "first_section": first_section and chunk_index == 0},
     )
@@ -82,7 +83,7 @@ def analysis_request(*, document_title: str, section_title: str, chunk: str, chu
 
 def repair_request(original: ModelRequest, answer: str, error: str) -> ModelRequest:
     return ModelRequest(
-        system=original.system, max_tokens=original.max_tokens, temperature=0.0, task=original.task,
+        system=original.system, max_tokens=original.max_tokens, temperature=original.temperature, task=original.task,
         messages=original.messages + [{"role": "assistant", "text": answer[:20_000] or "(empty)"},
                                       {"role": "user", "text": REPAIR.format(error=error)}],
     )

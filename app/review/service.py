@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, configure_mappers
 from app import events
 from app.jobs import enqueue, enqueue_in, enqueue_many, job_exists
 from app.llm.errors import CapacityExhausted, RequestInvalid
+from app.llm.types import Sampling
 from app.models import Analysis, Document, FeedbackItem, Section, User, utcnow
 
 from . import prompts
@@ -143,8 +144,10 @@ def _merge_duplicates(items: list[Item]) -> list[Item]:
     return kept
 
 
-def run_analysis(db: Session, redis, chain, analysis_id: int, *, max_total_wait_s: float = 1800) -> str:
-    """The job body. Returns the analysis status it leaves behind."""
+def run_analysis(db: Session, redis, chain, analysis_id: int, *, max_total_wait_s: float = 1800,
+                 sampling: Sampling = Sampling()) -> str:
+    """The job body. Returns the analysis status it leaves behind. ``sampling``: BEDROCK_MAX_TOKENS and
+    BEDROCK_TEMPERATURE (the job passes the app's; the defaults are the settings' defaults)."""
     analysis = db.get(Analysis, analysis_id)
     if analysis is None or analysis.finished:
         return analysis.status if analysis else "missing"
@@ -171,7 +174,7 @@ def run_analysis(db: Session, redis, chain, analysis_id: int, *, max_total_wait_
                 chunks=len(chunks), previous_title=titles[index - 1] if index > 0 else None,
                 next_title=titles[index + 1] if index + 1 < len(titles) else None,
                 guidelines=document.guidelines_text, guidelines_mode=document.guidelines_mode,
-                max_tokens=4096, all_titles=titles, first_section=section.position == 0,
+                sampling=sampling, all_titles=titles, first_section=section.position == 0,
             )
             try:
                 found, lost, response = _ask(chain, request, context)

@@ -7,7 +7,8 @@ boto3's real client can be pointed at it with ``endpoint_url``:
 - errors: the HTTP status, ``x-amzn-ErrorType`` and a JSON ``message``, as Bedrock sends them
 
 Per model: requests-per-minute and tokens-per-minute limits over a sliding 60 s window, latency,
-prompt-cache read/write accounting. Scripted faults: throttle storm, daily quota, access denied, end
+prompt-cache read/write accounting, the request rules a real model enforces (output cap; with
+thinking, temperature 1 and 1024 <= budget_tokens < maxTokens), every request recorded. Scripted faults: throttle storm, daily quota, access denied, end
 of life, inference profile required, 5xx, timeout, mid-stream error, request validation.
 
 In-process: ``FakeBedrock().start()``. As a process: ``python -m tests.fakes.bedrock --port 8765``;
@@ -67,6 +68,7 @@ class ModelConfig:
     tpm: int = 10_000_000
     latency_s: float = 0.0
     stream_chunks: int = 5
+    max_output_tokens: int | None = None  # the model's cap on maxTokens; more is a ValidationException
 
 
 @dataclass
@@ -248,6 +250,25 @@ class FakeBedrock:
                     rest.append(block["text"])
         return ("".join(prefix) if cached else ""), "".join(rest), "".join(prefix + rest)
 
+    @staticmethod
+    def _refusal(config: ModelConfig, body: dict) -> str | None:
+        """The model's own rules on a Converse request, worded as Bedrock words the refusal."""
+        inference = body.get("inferenceConfig") or {}
+        max_tokens = inference.get("maxTokens")
+        if config.max_output_tokens and max_tokens and max_tokens > config.max_output_tokens:
+            return (f"The maximum tokens you requested exceeds the model limit of {config.max_output_tokens}. "
+                    f"Try again with a maximum tokens value that is lower than {config.max_output_tokens}.")
+        thinking = ((body.get("additionalModelRequestFields") or {}).get("thinking") or {})
+        if thinking.get("type") == "enabled":
+            budget = thinking.get("budget_tokens") or 0
+            if budget < 1024:
+                return "thinking.enabled.budget_tokens: Input should be greater than or equal to 1024"
+            if max_tokens is not None and max_tokens <= budget:
+                return "`max_tokens` must be greater than `thinking.budget_tokens`."
+            if "temperature" in inference and inference["temperature"] != 1:
+                return "`temperature` may only be set to 1 when thinking is enabled."
+        return None
+
     def _admit(self, model_id: str, cost: int) -> bool:
         config = self.models.get(model_id, self.default)
         now = time.monotonic()
@@ -289,6 +310,10 @@ class FakeBedrock:
         if not body.get("messages"):
             stats.errors["ValidationException"] += 1
             return handler._error(*FAULTS["validation"])
+        problem = self._refusal(config, body)
+        if problem:
+            stats.errors["ValidationException"] += 1
+            return handler._error("ValidationException", problem)
 
         with self._lock:
             reply = self.replies.popleft() if self.replies else None

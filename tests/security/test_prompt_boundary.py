@@ -6,6 +6,7 @@ import itertools
 
 from app.chat import service as chat
 from app.extensions import db
+from app.llm.types import Sampling
 from app.models import Document, FeedbackItem, Section
 from app.review import prompts
 from app.review.boundary import Boundary, one_line
@@ -40,7 +41,7 @@ def assert_nothing_outside(prompt_texts: list[str]) -> None:
 def analysis(**overrides):
     arguments = dict(document_title=TITLE, section_title=HEADING, chunk=SECTION, chunk_index=0, chunks=1,
                      previous_title=PREVIOUS, next_title=NEXT, guidelines=GUIDELINES, guidelines_mode="both",
-                     max_tokens=4096, all_titles=[PREVIOUS, HEADING, NEXT], first_section=False)
+                     sampling=Sampling(), all_titles=[PREVIOUS, HEADING, NEXT], first_section=False)
     arguments.update(overrides)
     return prompts.analysis_request(**arguments)
 
