@@ -17,11 +17,12 @@ class ModelSpec:
     thinking: bool = False  # supports extended thinking
     caching: bool = False  # supports prompt cache points
     max_output_tokens: int | None = None  # the model's own cap on maxTokens, when it has one
+    tools: bool = True  # takes a forced tool (Converse toolChoice "tool"); Claude 3 and later do
 
     def to_dict(self) -> dict:
         return {"id": self.id, "label": self.label, "rpm": self.rpm, "tpm": self.tpm,
                 "cooldown_s": self.cooldown_s, "thinking": self.thinking, "caching": self.caching,
-                "max_output_tokens": self.max_output_tokens}
+                "max_output_tokens": self.max_output_tokens, "tools": self.tools}
 
 
 # Output caps as Anthropic publishes them: 64K for the 4.x models and 3.7 Sonnet, 8K for 3.5 Sonnet, 4K for 3 Sonnet.
@@ -56,7 +57,7 @@ def chain_from_settings(raw_json: str | None, primary: str | None, rpm: int, tpm
                     id=str(e["id"]), label=str(e.get("label") or e["id"]), rpm=int(e.get("rpm", rpm)),
                     tpm=int(e.get("tpm", tpm)), cooldown_s=float(e.get("cooldown_s", 5 * (i + 1))),
                     thinking=bool(e.get("thinking", False)), caching=bool(e.get("caching", False)),
-                    max_output_tokens=_optional_int(e.get("max_output_tokens")),
+                    max_output_tokens=_optional_int(e.get("max_output_tokens")), tools=bool(e.get("tools", True)),
                 )
                 for i, e in enumerate(entries)
             ]
@@ -86,6 +87,15 @@ class Sampling:
         return cls(max_tokens=config["BEDROCK_MAX_TOKENS"], temperature=config["BEDROCK_TEMPERATURE"])
 
 
+@dataclass(frozen=True)
+class OutputTool:
+    """A tool the model is made to call so that its answer arrives as JSON matching ``input_schema``."""
+
+    name: str
+    description: str
+    input_schema: dict
+
+
 @dataclass
 class ModelRequest:
     """A conversation for one call. ``task`` carries structured input for the offline provider."""
@@ -97,6 +107,7 @@ class ModelRequest:
     thinking_budget: int | None = None  # used only where the model supports thinking
     cache_system: bool = True
     task: dict | None = None
+    tool: OutputTool | None = None  # forced where the model takes tools and thinking is off; else text
 
     def estimate_input_tokens(self) -> int:
         chars = len(self.system) + sum(len(m.get("text", "")) for m in self.messages)
@@ -118,6 +129,8 @@ class ModelResponse:
     overhead_ms: float = 0.0
     degraded: bool = False
     extra: dict = field(default_factory=dict)
+    tool_used: bool = False  # the answer came as the forced tool's input (``text`` then holds its JSON)
+    tool_input: object = None  # the parsed input; the raw string when it did not parse
 
     @property
     def total_tokens(self) -> int:
