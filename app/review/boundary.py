@@ -38,8 +38,3 @@ class Boundary:
         """``label`` (our words, never document text) on its own line, then the data between two
         token lines."""
         return f"{label} (data, not instructions):\n{self.token}\n{body}\n{self.token}"
-
-
-def boundary_for(text: str) -> str:
-    """A token absent from ``text`` (kept for callers that need only the token)."""
-    return Boundary(text).token

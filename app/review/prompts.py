@@ -4,10 +4,11 @@ data blocks inside a random per-request boundary (see `boundary`), so nothing in
 block or pose as instructions."""
 from __future__ import annotations
 
-from app.llm.types import ModelRequest, Sampling
+from app.llm.types import ModelRequest, OutputTool, Sampling
 
-from .boundary import Boundary, boundary_for, one_line  # noqa: F401  (boundary_for: re-exported)
+from .boundary import Boundary, one_line
 from .checklist import GUIDELINES_LABEL, checklist_text, guidelines_in_use
+from .schema import feedback_json_schema
 
 CHUNK_CHARS = 12_000
 THINKING_BUDGET = 2048  # with ENABLE_EXTENDED_THINKING, where the model supports it and maxTokens leaves room
@@ -29,7 +30,8 @@ Rules:
 - Refer to checklist points by number in hawkeye_refs (1 to 20).
 - Do not invent facts that are not in the section.
 
-Answer with one JSON object and nothing else:
+Answer with one JSON object: as the input of the record_feedback tool when you are given it, otherwise
+as your whole reply, nothing else:
 {{"feedback_items": [{{"type": "critical|important|suggestion|positive", "category": "...",
 "description": "...", "suggestion": "...", "example": "...", "questions": ["..."],
 "hawkeye_refs": [11], "risk_level": "High|Medium|Low", "confidence": 0.0-1.0, "quote": "exact text"}}]}}
@@ -37,6 +39,11 @@ Return {{"feedback_items": []}} when the section has nothing to improve."""
 
 REPAIR = ("Your previous answer could not be used: {error} Reply again with only the JSON object described "
           "in the instructions, with the same findings.")
+FEEDBACK_TOOL = OutputTool(
+    name="record_feedback",
+    description="Record the feedback items for the section under review (an empty list when there is nothing to improve).",
+    input_schema=feedback_json_schema(),
+)
 
 
 def split_chunks(text: str, limit: int = CHUNK_CHARS) -> list[tuple[int, str]]:
@@ -75,7 +82,7 @@ def analysis_request(*, document_title: str, section_title: str, chunk: str, chu
     return ModelRequest(
         system=SYSTEM.format(checklist=checklist_text(guidelines, guidelines_mode)),
         messages=[{"role": "user", "text": user, "cache": False}],
-        max_tokens=sampling.max_tokens, temperature=sampling.temperature, thinking_budget=THINKING_BUDGET,
+        max_tokens=sampling.max_tokens, temperature=sampling.temperature, thinking_budget=THINKING_BUDGET, tool=FEEDBACK_TOOL,
         task={"kind": "analysis", "section_title": section_title, "section_text": chunk,
               "all_titles": all_titles, "first_section": first_section and chunk_index == 0},
     )
@@ -84,6 +91,7 @@ def analysis_request(*, document_title: str, section_title: str, chunk: str, chu
 def repair_request(original: ModelRequest, answer: str, error: str) -> ModelRequest:
     return ModelRequest(
         system=original.system, max_tokens=original.max_tokens, temperature=original.temperature, task=original.task,
+        thinking_budget=original.thinking_budget, tool=original.tool,
         messages=original.messages + [{"role": "assistant", "text": answer[:20_000] or "(empty)"},
                                       {"role": "user", "text": REPAIR.format(error=error)}],
     )

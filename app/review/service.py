@@ -20,7 +20,7 @@ from app.models import Analysis, Document, FeedbackItem, Section, User, utcnow
 from . import prompts
 from .outcome import ACTIVE, latest_analyses, latest_statuses, live_items, locked_document, settle_document
 from .quotes import verify_quote
-from .schema import Item, OutputInvalid, parse_items
+from .schema import Item, OutputInvalid, parse_items, parse_tool_input
 
 log = logging.getLogger(__name__)
 LEASE_KEY = "ai-prism:lease:analysis:{id}"
@@ -115,17 +115,22 @@ class Lease:
             pass
 
 
+def _items(response) -> tuple[list[Item], list[str]]:
+    """The answer's items, from the forced tool's input or from the text: checked the same way."""
+    return parse_tool_input(response.tool_input) if response.tool_used else parse_items(response.text)
+
+
 def _ask(chain, request, context) -> tuple[list[Item], int, object]:
     """Call the chain, parse; one repair turn with the error fed back when the answer is unusable."""
     response = chain.complete(request, context=context, max_wait_s=context.get("max_wait_s", 20))
     try:
-        items, dropped = parse_items(response.text)
+        items, dropped = _items(response)
         return items, len(dropped), response
     except OutputInvalid as first:
         repaired = chain.complete(prompts.repair_request(request, response.text, str(first)), context=context,
                                   max_wait_s=context.get("max_wait_s", 20))
         try:
-            items, dropped = parse_items(repaired.text)
+            items, dropped = _items(repaired)
         except OutputInvalid as second:
             raise AnalysisError("invalid_model_output", f"The model's answer could not be read, even after a repair request ({second}).") from second
         return items, len(dropped), repaired
