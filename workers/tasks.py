@@ -9,6 +9,7 @@ from rq import get_current_job
 
 from app.auth.service import purge_expired_tokens as purge_tokens
 from app.extensions import db
+from app.llm.types import Sampling
 from app.review import outcome
 from app.review import service as review
 
@@ -30,7 +31,7 @@ def analyse_section(analysis_id: int) -> str:
         return review.run_analysis(
             db.session, _redis(), current_app.extensions["model_chain"], analysis_id,
             max_total_wait_s=current_app.config["ANALYSIS_MAX_WAIT_S"],
-            max_chunks=current_app.config["MAX_CHUNKS_PER_ANALYSIS"],
+            max_chunks=current_app.config["MAX_CHUNKS_PER_ANALYSIS"], sampling=Sampling.from_config(current_app.config),
         )
     except Exception as exc:
         db.session.rollback()

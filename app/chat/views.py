@@ -15,7 +15,7 @@ from app.errors import APIError
 from app.events import sse
 from app.extensions import db
 from app.llm.errors import CapacityExhausted, ModelCallError, StreamInterrupted
-from app.llm.types import ModelResponse
+from app.llm.types import ModelResponse, Sampling
 from app.models import ChatMessage, Document, Section
 from app.security import rate_limit
 
@@ -57,7 +57,8 @@ def chat(document_id: int):
     rate_limit("chat", "CHAT_RATE_LIMIT", "chat messages")
     question = service.new_question(document.id, current_user.id, section.id if section else None,
                                     conversation_id, message.strip())
-    model_request = service.build_request(db.session, document, section, conversation_id, message.strip())
+    model_request = service.build_request(db.session, document, section, conversation_id, message.strip(),
+                                          Sampling.from_config(current_app.config))
     chain = current_app.extensions["model_chain"]
     context = {"purpose": "chat", "document_id": document.id, "user_id": current_user.id}
     started = time.monotonic()

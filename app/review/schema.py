@@ -1,5 +1,7 @@
 """The model's answer, checked strictly: JSON with ``feedback_items``, each item's fields typed and
-bounded, markup stripped so nothing from a model is ever stored or served as HTML."""
+bounded, markup stripped so nothing from a model is ever stored or served as HTML. The limits below are
+the one source of truth: the validator applies them and `feedback_json_schema` states them to the
+model as the input schema of the forced tool."""
 from __future__ import annotations
 
 import json
@@ -8,6 +10,12 @@ from dataclasses import dataclass, field
 
 TYPES = ("critical", "important", "suggestion", "positive")
 RISKS = ("High", "Medium", "Low")
+TEXT_LIMITS = {"category": 200, "description": 2000, "suggestion": 2000, "example": 2000}
+QUESTION_CHARS, MAX_QUESTIONS = 500, 10
+QUOTE_CHARS = 1000
+REFS = (1, 20)  # checklist point numbers
+MAX_ITEMS = 100
+REQUIRED = ("type", "description")
 # Only what looks like an HTML/XML tag: "a < b > c" in prose stays.
 _TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9:-]*(?:\s[^<>]{0,500})?/?>")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -60,7 +68,7 @@ def _item(raw: dict) -> Item:
     kind = str(raw.get("type", "")).strip().lower()
     if kind not in TYPES:
         raise ValueError(f"type must be one of {', '.join(TYPES)}")
-    description = clean_text(raw.get("description"), 2000)
+    description = clean_text(raw.get("description"), TEXT_LIMITS["description"])
     if not description:
         raise ValueError("description is required")
     risk = str(raw.get("risk_level", "Low")).strip().capitalize()
@@ -73,31 +81,59 @@ def _item(raw: dict) -> Item:
     refs = raw.get("hawkeye_refs") or []
     if not isinstance(refs, list):
         refs = [refs]
-    clean_refs = sorted({int(r) for r in refs if str(r).strip().isdigit() and 1 <= int(r) <= 20})
+    clean_refs = sorted({int(r) for r in refs if str(r).strip().isdigit() and REFS[0] <= int(r) <= REFS[1]})
     questions = raw.get("questions") or []
     if not isinstance(questions, list):
         questions = [questions]
     quote = raw.get("quote")
     return Item(
-        type=kind, category=clean_text(raw.get("category"), 200) or "General", description=description,
+        type=kind, category=clean_text(raw.get("category"), TEXT_LIMITS["category"]) or "General", description=description,
         risk_level=risk, confidence=min(1.0, max(0.0, confidence)),
-        suggestion=clean_text(raw.get("suggestion"), 2000), example=clean_text(raw.get("example"), 2000),
-        questions=[q for q in (clean_text(q, 500) for q in questions[:10] if isinstance(q, (str, int, float))) if q],
+        suggestion=clean_text(raw.get("suggestion"), TEXT_LIMITS["suggestion"]),
+        example=clean_text(raw.get("example"), TEXT_LIMITS["example"]),
+        questions=[q for q in (clean_text(q, QUESTION_CHARS) for q in questions[:MAX_QUESTIONS] if isinstance(q, (str, int, float))) if q],
         hawkeye_refs=clean_refs,
         # The quote is kept verbatim (it must match the section), only bounded; it is escaped on output.
-        quote=str(quote)[:1000] if isinstance(quote, (str, int, float)) and str(quote).strip() else None,
+        quote=str(quote)[:QUOTE_CHARS] if isinstance(quote, (str, int, float)) and str(quote).strip() else None,
     )
 
 
-def parse_items(raw: str) -> tuple[list[Item], list[str]]:
-    """Items from a model answer, and the reasons any items were dropped. Raises OutputInvalid
-    when the answer as a whole is unusable (then the caller asks once for a repaired answer)."""
-    data = _json_object(raw)
+def feedback_json_schema() -> dict:
+    """The answer's JSON Schema, built from the limits the validator applies (the forced tool's input)."""
+    text = {name: {"type": "string", "maxLength": limit} for name, limit in TEXT_LIMITS.items()}
+    text["description"].update(minLength=1, pattern=r"\S")  # required and not blank, as `_item` demands
+    item = {
+        "type": "object",
+        "properties": {
+            "type": {"type": "string", "enum": list(TYPES)},
+            **text,
+            "questions": {"type": "array", "maxItems": MAX_QUESTIONS,
+                          "items": {"type": "string", "maxLength": QUESTION_CHARS}},
+            "hawkeye_refs": {"type": "array", "items": {"type": "integer", "minimum": REFS[0], "maximum": REFS[1]}},
+            "risk_level": {"type": "string", "enum": list(RISKS)},
+            "confidence": {"type": "number", "minimum": 0, "maximum": 1},
+            "quote": {"type": "string", "maxLength": QUOTE_CHARS,
+                      "description": "The exact words of the section the item is about, copied character for character."},
+        },
+        "required": list(REQUIRED),
+    }
+    return {
+        "type": "object",
+        "properties": {"feedback_items": {"type": "array", "maxItems": MAX_ITEMS, "items": item}},
+        "required": ["feedback_items"],
+    }
+
+
+def items_from(data) -> tuple[list[Item], list[str]]:
+    """Items from an already parsed answer (a tool's input, or the JSON found in a text answer), and the
+    reasons any items were dropped. Raises OutputInvalid when the answer as a whole is unusable."""
+    if not isinstance(data, dict):
+        raise OutputInvalid("The answer must be a JSON object.")
     items = data.get("feedback_items")
     if not isinstance(items, list):
         raise OutputInvalid('The object must have a "feedback_items" list.')
     parsed, dropped = [], []
-    for index, entry in enumerate(items[:100]):
+    for index, entry in enumerate(items[:MAX_ITEMS]):
         if not isinstance(entry, dict):
             dropped.append(f"item {index}: not an object")
             continue
@@ -106,3 +142,16 @@ def parse_items(raw: str) -> tuple[list[Item], list[str]]:
         except (ValueError, TypeError) as exc:
             dropped.append(f"item {index}: {exc}")
     return parsed, dropped
+
+
+def parse_items(raw: str) -> tuple[list[Item], list[str]]:
+    """Items from a text answer (then the caller asks once for a repaired answer on OutputInvalid)."""
+    return items_from(_json_object(raw))
+
+
+def parse_tool_input(value) -> tuple[list[Item], list[str]]:
+    """Items from the forced tool's input, checked exactly as a text answer is. Input that did not
+    parse as JSON arrives as the raw string."""
+    if isinstance(value, str):
+        raise OutputInvalid("The tool input is not valid JSON.")
+    return items_from(value)

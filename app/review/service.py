@@ -14,12 +14,13 @@ from sqlalchemy.orm import Session, configure_mappers
 from app import events
 from app.jobs import job_exists, submit_fairly
 from app.llm.errors import CapacityExhausted, RequestInvalid
+from app.llm.types import Sampling
 from app.models import Analysis, Document, FeedbackItem, Section, User, utcnow
 
 from . import prompts
 from .outcome import ACTIVE, latest_analyses, latest_statuses, live_items, locked_document, settle_document
 from .quotes import verify_quote
-from .schema import Item, OutputInvalid, parse_items
+from .schema import Item, OutputInvalid, parse_items, parse_tool_input
 
 log = logging.getLogger(__name__)
 LEASE_KEY = "ai-prism:lease:analysis:{id}"
@@ -151,17 +152,22 @@ class Lease:
             pass
 
 
+def _items(response) -> tuple[list[Item], list[str]]:
+    """The answer's items, from the forced tool's input or from the text: checked the same way."""
+    return parse_tool_input(response.tool_input) if response.tool_used else parse_items(response.text)
+
+
 def _ask(chain, request, context) -> tuple[list[Item], int, object]:
     """Call the chain, parse; one repair turn with the error fed back when the answer is unusable."""
     response = chain.complete(request, context=context, max_wait_s=context.get("max_wait_s", 20))
     try:
-        items, dropped = parse_items(response.text)
+        items, dropped = _items(response)
         return items, len(dropped), response
     except OutputInvalid as first:
         repaired = chain.complete(prompts.repair_request(request, response.text, str(first)), context=context,
                                   max_wait_s=context.get("max_wait_s", 20))
         try:
-            items, dropped = parse_items(repaired.text)
+            items, dropped = _items(repaired)
         except OutputInvalid as second:
             raise AnalysisError("invalid_model_output", f"The model's answer could not be read, even after a repair request ({second}).") from second
         return items, len(dropped), repaired
@@ -181,10 +187,12 @@ def _merge_duplicates(items: list[Item]) -> list[Item]:
 
 
 def run_analysis(db: Session, redis, chain, analysis_id: int, *, max_total_wait_s: float = 1800,
-                 max_chunks: int | None = None) -> str:
+                 max_chunks: int | None = None, sampling: Sampling = Sampling()) -> str:
     """The job body. Returns the analysis status it leaves behind. A section longer than
     ``max_chunks`` chunks is reviewed on its first ``max_chunks`` only, and the analysis says so
-    (``chunks`` < ``chunks_total``): one section never becomes hundreds of model calls."""
+    (``chunks`` < ``chunks_total``): one section never becomes hundreds of model calls. ``sampling``:
+    BEDROCK_MAX_TOKENS and BEDROCK_TEMPERATURE (the job passes the app's; the defaults are the
+    settings' defaults)."""
     analysis = db.get(Analysis, analysis_id)
     if analysis is None or analysis.finished:
         return analysis.status if analysis else "missing"
@@ -213,7 +221,7 @@ def run_analysis(db: Session, redis, chain, analysis_id: int, *, max_total_wait_
                 chunks=len(chunks), previous_title=titles[index - 1] if index > 0 else None,
                 next_title=titles[index + 1] if index + 1 < len(titles) else None,
                 guidelines=document.guidelines_text, guidelines_mode=document.guidelines_mode,
-                max_tokens=4096, all_titles=titles, first_section=section.position == 0,
+                sampling=sampling, all_titles=titles, first_section=section.position == 0,
             )
             try:
                 found, lost, response = _ask(chain, request, context)

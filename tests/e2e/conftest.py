@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 from pathlib import Path
 
@@ -16,21 +15,19 @@ import pytest
 from app import create_app
 from tests.conftest import _clean, app_config
 from tests.fakes.bedrock import FakeBedrock
+from tests.support.prompts import section_text_of
 from tests.support.processes import BIN, ROOT, Gunicorn, process_env, stop_processes
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 ARTIFACTS = ROOT / "artifacts" / "e2e"
 CHAIN = json.dumps([{"id": "fake-primary", "rpm": 1000, "cooldown_s": 1}, {"id": "fake-secondary", "rpm": 1000, "cooldown_s": 2}])
-_BOUNDARY = re.compile(r"^(SECTION-[0-9a-f]{16})$", re.M)
 HOSTILE = '<script>window.__pwned = "script"</script><img src=x onerror="window.__pwned = \'img\'">'
 CHAT_REPLY = ("**Risk**: the owner is not named.\n\n- Name the team\n- Give a date\n\n"
               f"{HOSTILE} ![tracker](http://127.0.0.1:9/pixel.png) [docs](javascript:alert(1))")
 
 
 def _section_text(body: dict) -> str:
-    text = body["messages"][0]["content"][0]["text"]
-    token = _BOUNDARY.search(text).group(1)
-    return text.split(token + "\n", 1)[1].rsplit("\n" + token, 1)[0]
+    return section_text_of(body)
 
 
 def responder(model_id: str, body: dict) -> str:

@@ -1,13 +1,20 @@
 """A fake Bedrock Runtime HTTP server (standard library only) that speaks the real wire protocol, so
 boto3's real client can be pointed at it with ``endpoint_url``:
 
-- POST /model/{id}/converse         JSON in, JSON out
-- POST /model/{id}/converse-stream  AWS event-stream frames with CRCs, exception frames included
+- POST /model/{id}/converse         JSON in, JSON out; a forced tool (toolChoice tool/any) is answered
+                                    with a toolUse block whose input is the reply parsed as JSON
+                                    (a reply that does not parse: the raw string, stopReason
+                                    "malformed_tool_use")
+- POST /model/{id}/converse-stream  AWS event-stream frames with CRCs, exception frames included; a
+                                    forced tool as contentBlockStart (toolUse id and name), the input
+                                    JSON string in contentBlockDelta pieces, contentBlockStop,
+                                    messageStop "tool_use"
 - POST /model/{id}/invoke           Anthropic messages body in and out
 - errors: the HTTP status, ``x-amzn-ErrorType`` and a JSON ``message``, as Bedrock sends them
 
 Per model: requests-per-minute and tokens-per-minute limits over a sliding 60 s window, latency,
-prompt-cache read/write accounting. Scripted faults: throttle storm, daily quota, access denied, end
+prompt-cache read/write accounting, the request rules a real model enforces (output cap; with
+thinking, temperature 1 and 1024 <= budget_tokens < maxTokens), every request recorded. Scripted faults: throttle storm, daily quota, access denied, end
 of life, inference profile required, 5xx, timeout, mid-stream error, request validation.
 
 In-process: ``FakeBedrock().start()``. As a process: ``python -m tests.fakes.bedrock --port 8765``;
@@ -20,6 +27,7 @@ import argparse
 import hashlib
 import json
 import math
+import secrets
 import socket
 import threading
 import time
@@ -67,6 +75,9 @@ class ModelConfig:
     tpm: int = 10_000_000
     latency_s: float = 0.0
     stream_chunks: int = 5
+    max_output_tokens: int | None = None  # the model's cap on maxTokens; more is a ValidationException
+    tools: bool = True  # takes toolConfig; False refuses it, as models without tool use do
+    tool_input_chunks: int = 4  # converse-stream: the tool input's JSON string arrives in this many pieces
 
 
 @dataclass
@@ -248,6 +259,48 @@ class FakeBedrock:
                     rest.append(block["text"])
         return ("".join(prefix) if cached else ""), "".join(rest), "".join(prefix + rest)
 
+    @staticmethod
+    def _refusal(config: ModelConfig, body: dict) -> str | None:
+        """The model's own rules on a Converse request, worded as Bedrock words the refusal."""
+        inference = body.get("inferenceConfig") or {}
+        max_tokens = inference.get("maxTokens")
+        if config.max_output_tokens and max_tokens and max_tokens > config.max_output_tokens:
+            return (f"The maximum tokens you requested exceeds the model limit of {config.max_output_tokens}. "
+                    f"Try again with a maximum tokens value that is lower than {config.max_output_tokens}.")
+        thinking = ((body.get("additionalModelRequestFields") or {}).get("thinking") or {})
+        tool_config = body.get("toolConfig")
+        if tool_config is not None and not config.tools:
+            return "This model doesn't support tool use."
+        choice = (tool_config or {}).get("toolChoice") or {}
+        if thinking.get("type") == "enabled" and ("tool" in choice or "any" in choice):
+            return "Thinking may not be enabled when tool_choice forces tool use."
+        if thinking.get("type") == "enabled":
+            budget = thinking.get("budget_tokens") or 0
+            if budget < 1024:
+                return "thinking.enabled.budget_tokens: Input should be greater than or equal to 1024"
+            if max_tokens is not None and max_tokens <= budget:
+                return "`max_tokens` must be greater than `thinking.budget_tokens`."
+            if "temperature" in inference and inference["temperature"] != 1:
+                return "`temperature` may only be set to 1 when thinking is enabled."
+        return None
+
+    @staticmethod
+    def _forced_tool(body: dict) -> dict | None:
+        """The toolUse start (id, name) when the request forces a tool; an "auto" choice gets text."""
+        tool_config = body.get("toolConfig") or {}
+        choice = tool_config.get("toolChoice") or {}
+        names = [t["toolSpec"]["name"] for t in tool_config.get("tools", []) if "toolSpec" in t]
+        name = (choice.get("tool") or {}).get("name") or (names[0] if "any" in choice and names else None)
+        return {"toolUseId": f"tooluse_{secrets.token_urlsafe(16)}", "name": name} if name else None
+
+    @staticmethod
+    def _tool_input(reply: str) -> tuple[object, str]:
+        """(input, stop reason) for a reply given as a tool's input."""
+        try:
+            return json.loads(reply), "tool_use"
+        except ValueError:
+            return reply, "malformed_tool_use"
+
     def _admit(self, model_id: str, cost: int) -> bool:
         config = self.models.get(model_id, self.default)
         now = time.monotonic()
@@ -289,6 +342,10 @@ class FakeBedrock:
         if not body.get("messages"):
             stats.errors["ValidationException"] += 1
             return handler._error(*FAULTS["validation"])
+        problem = self._refusal(config, body)
+        if problem:
+            stats.errors["ValidationException"] += 1
+            return handler._error("ValidationException", problem)
 
         with self._lock:
             reply = self.replies.popleft() if self.replies else None
@@ -306,8 +363,9 @@ class FakeBedrock:
         usage = {"inputTokens": tokens(rest), "outputTokens": tokens(reply), "totalTokens": tokens(rest) + tokens(reply),
                  "cacheReadInputTokens": cache_read, "cacheWriteInputTokens": cache_write}
         started = time.monotonic()
+        tool = self._forced_tool(body) if operation != "invoke" else None
         if operation == "converse-stream":
-            return self._stream(handler, config, reply, usage, fault, stats)
+            return self._stream(handler, config, reply, usage, fault, stats, tool)
         time.sleep(config.latency_s)
         latency = int((time.monotonic() - started) * 1000)
         stats.ok += 1
@@ -318,12 +376,17 @@ class FakeBedrock:
                 "usage": {"input_tokens": usage["inputTokens"], "output_tokens": usage["outputTokens"],
                           "cache_read_input_tokens": cache_read, "cache_creation_input_tokens": cache_write},
             })
+        content, stop = [{"text": reply}], "end_turn"
+        if tool is not None:
+            tool_input, stop = self._tool_input(reply)
+            content = [{"toolUse": {**tool, "input": tool_input}}]
         handler._json(200, {
-            "output": {"message": {"role": "assistant", "content": [{"text": reply}]}},
-            "stopReason": "end_turn", "usage": usage, "metrics": {"latencyMs": latency},
+            "output": {"message": {"role": "assistant", "content": content}},
+            "stopReason": stop, "usage": usage, "metrics": {"latencyMs": latency},
         })
 
-    def _stream(self, handler, config: ModelConfig, reply: str, usage: dict, fault: Fault | None, stats: Stats) -> None:
+    def _stream(self, handler, config: ModelConfig, reply: str, usage: dict, fault: Fault | None, stats: Stats,
+                tool: dict | None = None) -> None:
         handler.send_response(200)
         handler.send_header("Content-Type", "application/vnd.amazon.eventstream")
         handler.send_header("Transfer-Encoding", "chunked")
@@ -334,12 +397,16 @@ class FakeBedrock:
             handler.wfile.flush()
 
         started = time.monotonic()
-        chunks = max(1, config.stream_chunks)
+        chunks = max(1, config.tool_input_chunks if tool else config.stream_chunks)
+        kind = "toolUse" if tool else "text"
+        delta = (lambda piece: {"toolUse": {"input": piece}}) if tool else (lambda piece: {"text": piece})
         size = max(1, math.ceil(len(reply) / chunks))
         pieces = [reply[i:i + size] for i in range(0, len(reply), size)] or [""]
         delay = config.latency_s / max(1, len(pieces))
         try:
             send(event("messageStart", {"role": "assistant"}))
+            if kind == "toolUse":
+                send(event("contentBlockStart", {"contentBlockIndex": 0, "start": {"toolUse": tool}}))
             for index, piece in enumerate(pieces):
                 time.sleep(delay)
                 if fault is not None and fault.mode == "mid_stream" and index >= fault.after_chunks:
@@ -347,9 +414,10 @@ class FakeBedrock:
                     send(exception("modelStreamErrorException", "The model stream failed."))
                     handler.wfile.write(b"0\r\n\r\n")
                     return
-                send(event("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": piece}}))
+                send(event("contentBlockDelta", {"contentBlockIndex": 0, "delta": delta(piece)}))
             send(event("contentBlockStop", {"contentBlockIndex": 0}))
-            send(event("messageStop", {"stopReason": "end_turn"}))
+            stop = self._tool_input(reply)[1] if tool else "end_turn"
+            send(event("messageStop", {"stopReason": stop}))
             send(event("metadata", {"usage": usage, "metrics": {"latencyMs": int((time.monotonic() - started) * 1000)}}))
             handler.wfile.write(b"0\r\n\r\n")
             stats.ok += 1

@@ -1,5 +1,4 @@
 import json
-import re
 import subprocess
 
 import pytest
@@ -7,18 +6,11 @@ import pytest
 from app import create_app
 from tests.conftest import _clean, app_config, login
 from tests.fakes.bedrock import FakeBedrock
+from tests.support.prompts import section_text_of  # noqa: F401  (imported from here by other tests)
 from tests.support.processes import BIN, ROOT, process_env
 
 CHAIN = json.dumps([{"id": "fake-primary", "rpm": 1000, "cooldown_s": 1},
                     {"id": "fake-secondary", "rpm": 1000, "cooldown_s": 2}])
-_BOUNDARY = re.compile(r"^(SECTION-[0-9a-f]{16})$", re.M)
-
-
-def section_text_of(body: dict) -> str:
-    """The text the app put between its boundary lines."""
-    text = body["messages"][0]["content"][0]["text"]
-    token = _BOUNDARY.search(text).group(1)
-    return text.split(token + "\n", 1)[1].rsplit("\n" + token, 1)[0]
 
 
 def grounded_reply(model_id: str, body: dict) -> str:
