@@ -27,6 +27,9 @@ def create_app(config: dict | None = None):
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session it belongs to
         JSON_SORT_KEYS=False,
     )
+    from .inputs import init_inputs
+
+    init_inputs(app)  # before any route is added: `<int:…>` ids are bounded
     if app.config["PROXY_COUNT"]:
         app.wsgi_app = ProxyFix(
             app.wsgi_app, x_for=app.config["PROXY_COUNT"], x_proto=app.config["PROXY_COUNT"],

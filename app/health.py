@@ -10,6 +10,7 @@ from sqlalchemy import text
 
 from app import __version__
 from app.jobs import queue_depths
+from app.metrics import trusted_caller
 
 bp = Blueprint("health", __name__)
 
@@ -101,18 +102,21 @@ def readiness():
         mode = "embedded"
     else:
         mode = "development"
-    body = {
-        "status": "ok" if ready else "unavailable",
-        "version": __version__,
-        "mode": mode,
-        "region": config["AWS_REGION"],
-        "bedrock_region": config["BEDROCK_REGION"],
-        "primary_model": config["BEDROCK_MODEL_ID"],
-        "model_provider": config["MODEL_PROVIDER"],
-        "bucket": config["S3_BUCKET_NAME"],
-        "checks": checks,
-        "down": [name for name, result in checks.items() if not result["ok"]],
-    }
+    down = [name for name, result in checks.items() if not result["ok"]]
+    body = {"status": "ok" if ready else "unavailable", "down": down}
+    if trusted_caller():
+        # Deployment facts and check details only for admins and the monitoring networks: an
+        # anonymous caller (the load balancer, anyone on the internet) learns up or down and what.
+        body.update({
+            "version": __version__,
+            "mode": mode,
+            "region": config["AWS_REGION"],
+            "bedrock_region": config["BEDROCK_REGION"],
+            "primary_model": config["BEDROCK_MODEL_ID"],
+            "model_provider": config["MODEL_PROVIDER"],
+            "bucket": config["S3_BUCKET_NAME"],
+            "checks": checks,
+        })
     response = jsonify(body)
     response.status_code = 200 if ready else 503
     response.headers["Cache-Control"] = "no-store"

@@ -1,7 +1,8 @@
 """Server-side sessions in Redis (Flask-Session), msgpack-serialised, never pickled.
 
-Health checks open no session at all, so a Redis outage is reported by /health/ready instead of
-breaking it. Any other request that needs its session while Redis is down gets a clean 503.
+Health checks open no session, so a Redis outage is reported by /health/ready instead of breaking
+it; the one exception is /health/ready with a session cookie (an admin asking for the details), read
+but never written, and treated as no session when Redis does not answer. Any other request that needs its session while Redis is down gets a clean 503.
 """
 from __future__ import annotations
 
@@ -18,6 +19,11 @@ _SESSION_ERROR = "ai_prism.session_error"
 class AppSessionInterface(RedisSessionInterface):
     def open_session(self, app, req):
         if req.path.startswith(SESSIONLESS_PREFIXES):
+            if req.path == "/health/ready" and req.cookies.get(self._cookie_name(app)):
+                try:
+                    return super().open_session(app, req)
+                except redis.exceptions.RedisError:
+                    pass
             return self.make_null_session(app)
         try:
             return super().open_session(app, req)
@@ -26,6 +32,10 @@ class AppSessionInterface(RedisSessionInterface):
             # it and let the first before_request hook answer 503.
             req.environ[_SESSION_ERROR] = exc
             return self.make_null_session(app)
+
+    @staticmethod
+    def _cookie_name(app) -> str:
+        return app.config["SESSION_COOKIE_NAME"]
 
     def save_session(self, app, session, response):
         if request.path.startswith(SESSIONLESS_PREFIXES) or _SESSION_ERROR in request.environ:
