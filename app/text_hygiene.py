@@ -4,7 +4,10 @@ display names; bidirectional controls (which make `invoice‮fdp.exe` read as `i
 removed from file names. Exports clean again before writing (defence in depth)."""
 from __future__ import annotations
 
+import html
 import re
+
+import nh3
 
 # XML 1.0 Char: #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF]; everything
 # else (C0 controls but tab, LF, CR; lone surrogates; U+FFFE, U+FFFF) is refused by every XML writer.
@@ -27,3 +30,21 @@ def safe_file_name(name: str) -> str:
 def safe_display_name(name: str) -> str:
     """A person's display name: XML-safe, bidirectional controls removed, whitespace collapsed."""
     return " ".join(BIDI_CONTROLS.sub("", xml_safe(name)).split())
+
+
+def strip_markup(text: str) -> str:
+    """Plain text from text that may hold HTML (a model's answer, a reviewer's edit): parsed as HTML5
+    by nh3 (Ammonia) with no tag allowed, so every element goes however it is spelt (`<img/src=x
+    onerror=…>`, `<svg/onload=…>`, unclosed, mixed case, inside comments), `<script>`/`<style>`
+    with their content; text is kept. The sanitiser answers HTML, so its escapes are undone, and the
+    result is cleaned again until nothing changes: `&lt;script&gt;` in the input cannot come back as a
+    tag. Prose such as "a < b > c" is kept; a `<` directly before a letter starts a tag, as in HTML."""
+    current = text
+    for _ in range(5):
+        if "<" not in current and "&" not in current:
+            return current
+        cleaned = html.unescape(nh3.clean(current, tags=set(), strip_comments=True))
+        if cleaned == current:
+            return cleaned
+        current = cleaned
+    return current.replace("<", "").replace(">", "")  # never settled: no bracket is kept at all

@@ -6,10 +6,10 @@ import json
 import re
 from dataclasses import dataclass, field
 
+from app.text_hygiene import strip_markup, xml_safe
+
 TYPES = ("critical", "important", "suggestion", "positive")
 RISKS = ("High", "Medium", "Low")
-# Only what looks like an HTML/XML tag: "a < b > c" in prose stays.
-_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9:-]*(?:\s[^<>]{0,500})?/?>")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _FENCE = re.compile(r"^```(?:json)?\s*|\s*```$", re.I)
 
@@ -38,7 +38,8 @@ def clean_text(value, limit: int) -> str | None:
         return None
     if not isinstance(value, (str, int, float)):
         raise TypeError("not text")
-    text = _CONTROL.sub("", _TAG.sub("", str(value))).strip()
+    # A real HTML parser (nh3) decides what a tag is: "a < b > c" in prose stays.
+    text = _CONTROL.sub("", xml_safe(strip_markup(str(value)))).strip()
     return text[:limit] or None
 
 
