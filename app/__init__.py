@@ -53,6 +53,9 @@ def create_app(config: dict | None = None):
 
     db.init_app(app)
     redis_clients.init_app(app)
+    from .event_hub import init_event_hub
+
+    init_event_hub(app)
     init_sessions(app)
     # First, so its request-size limit is set before any hook reads the body.
     from .security import init_security
