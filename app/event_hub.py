@@ -215,7 +215,10 @@ class EventHub:
             with self._lock:
                 held = [(sub.user_id, sub.id) for sub in self._by_id.values()]
             try:
-                self._close_ids(self.leases.renew(held), EVICTED)
+                # A lease gone without a close message: evicted while the message was missed, or
+                # expired (Redis flushed or unreachable for a while). Either way the stream ends and
+                # the browser reconnects normally, which takes a fresh lease under the cap.
+                self._close_ids(self.leases.renew(held), INTERRUPTED)
             except Exception:
                 log.warning("could not renew stream leases", exc_info=True)
 

@@ -45,11 +45,24 @@ def _check_storage(app):
     return app.extensions["storage"].check()
 
 
+def _probe_state(app, chain):
+    """The chain's shared state read through the probe's Redis pool, so readiness answers even when
+    every connection of the requests' pool is taken."""
+    probe = app.extensions.get("model_state_probe")
+    if probe is None:
+        from app.llm.state import ChainState
+
+        probe = ChainState(app.extensions["redis_probe"], prefix=chain.state.prefix,
+                           breaker_threshold=chain.state.breaker_threshold)
+        app.extensions["model_state_probe"] = probe
+    return probe
+
+
 def _check_models(app):
     """Models the chain could call now. Reported, not required: when every model is cooling, the
     instance still serves reviews and defers analyses, so the load balancer must keep it."""
     chain = app.extensions["model_chain"]
-    state = chain.state.snapshot(chain.specs)
+    state = _probe_state(app, chain).snapshot(chain.specs)
     available = [m["id"] for m in state if not (m["cooldown_remaining_s"] or m["disabled_remaining_s"] or m["breaker"] == "open")]
     return {"provider": app.config["MODEL_PROVIDER"], "primary_model": chain.primary.id,
             "available": len(available), "configured": len(state)}
