@@ -27,6 +27,9 @@ def create_app(config: dict | None = None):
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session it belongs to
         JSON_SORT_KEYS=False,
     )
+    from .inputs import init_inputs
+
+    init_inputs(app)  # before any route is added: `<int:…>` ids are bounded
     if app.config["PROXY_COUNT"]:
         app.wsgi_app = ProxyFix(
             app.wsgi_app, x_for=app.config["PROXY_COUNT"], x_proto=app.config["PROXY_COUNT"],
@@ -50,6 +53,9 @@ def create_app(config: dict | None = None):
 
     db.init_app(app)
     redis_clients.init_app(app)
+    from .event_hub import init_event_hub
+
+    init_event_hub(app)
     init_sessions(app)
     # First, so its request-size limit is set before any hook reads the body.
     from .security import init_security

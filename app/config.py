@@ -202,6 +202,17 @@ def load_settings(environ=None) -> dict:
         "WORKER_MAX_MEMORY_MB": _int(env, "WORKER_MAX_MEMORY_MB", 1024, minimum=64),
         "METRICS_ALLOWED_NETWORKS": _networks(env, "METRICS_ALLOWED_NETWORKS", "127.0.0.1/32,::1/128"),
         "METRICS_EMF": _bool(env, "METRICS_EMF", False),
+        # Redis pools per process: requests never share a connection with document event streams.
+        "REDIS_MAX_CONNECTIONS": _int(env, "REDIS_MAX_CONNECTIONS", 50, minimum=2),
+        "REDIS_POOL_TIMEOUT": _float(env, "REDIS_POOL_TIMEOUT", 5.0),
+        "REDIS_EVENTS_MAX_CONNECTIONS": _int(env, "REDIS_EVENTS_MAX_CONNECTIONS", 4, minimum=1),
+        # Server-sent event streams (GET /api/documents/{id}/events).
+        "EVENTS_MAX_STREAMS_PER_USER": _int(env, "EVENTS_MAX_STREAMS_PER_USER", 10, minimum=1),
+        "EVENTS_IDLE_TIMEOUT": _int(env, "EVENTS_IDLE_TIMEOUT", 600, minimum=5),
+        "EVENTS_MAX_STREAM_SECONDS": _int(env, "EVENTS_MAX_STREAM_SECONDS", 1800, minimum=10),
+        "EVENTS_KEEPALIVE_SECONDS": _float(env, "EVENTS_KEEPALIVE_SECONDS", 15.0),
+        "EVENTS_QUEUE_SIZE": _int(env, "EVENTS_QUEUE_SIZE", 100, minimum=1),
+        "EVENTS_LEASE_SECONDS": _int(env, "EVENTS_LEASE_SECONDS", 60, minimum=3),
     }
 
 

@@ -1,19 +1,24 @@
 """Document events over Redis pub/sub, so a change made by any worker reaches every browser, and a
-server-sent-events stream for one document."""
+server-sent-events stream for one document, fed by the process's listener (``app.event_hub``)."""
 from __future__ import annotations
 
 import json
 import logging
 import time
+from dataclasses import dataclass
 
 log = logging.getLogger(__name__)
-# Pub/sub channels are shared by every database of a Redis server (keys are not), so the channel names
-# the database too: two deployments (or test runs) on one server never see each other's events.
+# Pub/sub channels are shared by every database of a Redis server, unlike keys: the database number
+# is part of the name, so two deployments (or test runs) on one server never hear each other.
 CHANNEL = "ai-prism:events:db{db}:document:{id}"
 
 
+def database_number(redis) -> int:
+    return int(redis.connection_pool.connection_kwargs.get("db") or 0)
+
+
 def channel(redis, document_id: int) -> str:
-    return CHANNEL.format(db=redis.connection_pool.connection_kwargs.get("db", 0), id=document_id)
+    return CHANNEL.format(db=database_number(redis), id=document_id)
 
 
 def publish(redis, document_id: int, event_type: str, data: dict) -> None:
@@ -31,25 +36,57 @@ def sse(event_type: str, data, event_id: int | None = None) -> str:
     return "\n".join(lines) + "\n\n"
 
 
-def stream(redis, document_id: int, snapshot, *, keepalive_s: float = 15, max_s: float = 1800):
-    """Yield SSE text: the current state first, then every event published for the document.
+@dataclass(frozen=True)
+class StreamLimits:
+    keepalive_s: float = 15.0
+    idle_s: float = 600.0
+    max_s: float = 1800.0
 
-    ``snapshot`` may be a callable: it is then called after the subscription is in place, so an event
-    published while the snapshot is read is delivered after it, never lost in between."""
-    pubsub = redis.pubsub(ignore_subscribe_messages=True)
+
+# What the browser is told when its stream ends, and how long EventSource waits before reconnecting
+# (a stream closed by the cap waits long, so two tabs over the cap do not take turns evicting each other).
+_RETRY_MS = {"too_many_streams": 60_000}
+_MESSAGES = {
+    "too_many_streams": "You have too many live views open; the oldest was closed. Reload this page to follow it again.",
+    "too_slow": "This view fell behind; it reconnects with the current state.",
+    "events_interrupted": "Live updates were interrupted; reconnecting with the current state.",
+    "server_stopping": "The server is restarting; reconnecting.",
+    "idle": "No change for a while; reconnecting.",
+    "max_age": "Reconnecting to refresh the stream.",
+}
+
+
+def reconnect(reason: str) -> str:
+    retry = _RETRY_MS.get(reason, 3000)
+    return f"retry: {retry}\n" + sse("reconnect", {"reason": reason, "message": _MESSAGES.get(reason, reason),
+                                                 "retry_ms": retry})
+
+
+def stream(hub, subscription, snapshot: dict, limits: StreamLimits = StreamLimits()):
+    """Yield SSE text: the current state first, then the document's events as the process's listener
+    hands them over; a `reconnect` event ends it (cap, idle, age, a dropped listener). Holds no Redis
+    connection: the subscription is an in-process queue."""
     try:
-        pubsub.subscribe(channel(redis, document_id))
-        pubsub.get_message(timeout=1.0)  # the server's confirmation: from here on nothing published is missed
-        yield "retry: 3000\n\n" + sse("snapshot", snapshot() if callable(snapshot) else snapshot)
-        started = last = time.monotonic()
-        while time.monotonic() - started < max_s:
-            message = pubsub.get_message(timeout=1.0)
-            if message and message["type"] == "message":
-                payload = json.loads(message["data"])
-                yield sse(payload["type"], payload["data"])
-                last = time.monotonic()
-            elif time.monotonic() - last >= keepalive_s:
+        yield "retry: 3000\n\n" + sse("snapshot", snapshot)
+        started = last_event = last_write = time.monotonic()
+        while True:
+            now = time.monotonic()
+            if now - started >= limits.max_s:
+                yield reconnect("max_age")
+                return
+            if now - last_event >= limits.idle_s:
+                yield reconnect("idle")
+                return
+            wait = max(0.05, min(limits.keepalive_s - (now - last_write), limits.idle_s - (now - last_event), 5.0))
+            item = subscription.next(timeout=wait)
+            if isinstance(item, str):  # closed, and why
+                yield reconnect(item)
+                return
+            if item is not None:
+                yield sse(item[0], item[1])
+                last_event = last_write = time.monotonic()
+            elif time.monotonic() - last_write >= limits.keepalive_s:
                 yield ": keep-alive\n\n"
-                last = time.monotonic()
+                last_write = time.monotonic()
     finally:
-        pubsub.close()
+        hub.close(subscription)

@@ -74,16 +74,29 @@ class Database:
 
 
 class RedisClients:
-    """The app's Redis connections: one for sessions, queues and shared state; one for probes."""
+    """The app's Redis connections, in pools that cannot starve each other:
+
+    - ``redis``: requests (sessions, queues, rate limits, shared model-chain state). Bounded at
+      REDIS_MAX_CONNECTIONS per process; a request waits at most REDIS_POOL_TIMEOUT for a free one,
+      then answers 503. Event streams never take a connection from it.
+    - ``redis_probe``: the readiness checks, small and with short timeouts.
+    - ``redis_events``: stream leases (the per-user cap), bounded at REDIS_EVENTS_MAX_CONNECTIONS.
+      The event listener has one more connection of its own (``app.event_hub``).
+    """
 
     def init_app(self, app: Flask) -> None:
-        url = app.config["REDIS_URL"]
-        app.extensions["redis"] = redis.Redis.from_url(
-            url, socket_connect_timeout=2, socket_timeout=10, health_check_interval=30
-        )
-        app.extensions["redis_probe"] = redis.Redis.from_url(
-            url, socket_connect_timeout=1, socket_timeout=1
-        )
+        url, config = app.config["REDIS_URL"], app.config
+        app.extensions["redis"] = redis.Redis(connection_pool=redis.BlockingConnectionPool.from_url(
+            url, max_connections=config["REDIS_MAX_CONNECTIONS"], timeout=config["REDIS_POOL_TIMEOUT"],
+            socket_connect_timeout=2, socket_timeout=10, health_check_interval=30,
+        ))
+        app.extensions["redis_probe"] = redis.Redis(connection_pool=redis.BlockingConnectionPool.from_url(
+            url, max_connections=8, timeout=1, socket_connect_timeout=1, socket_timeout=1,
+        ))
+        app.extensions["redis_events"] = redis.Redis(connection_pool=redis.BlockingConnectionPool.from_url(
+            url, max_connections=config["REDIS_EVENTS_MAX_CONNECTIONS"], timeout=2,
+            socket_connect_timeout=2, socket_timeout=5, health_check_interval=30,
+        ))
 
     @property
     def client(self) -> redis.Redis:

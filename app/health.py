@@ -10,6 +10,7 @@ from sqlalchemy import text
 
 from app import __version__
 from app.jobs import queue_depths
+from app.metrics import trusted_caller
 
 bp = Blueprint("health", __name__)
 
@@ -44,11 +45,24 @@ def _check_storage(app):
     return app.extensions["storage"].check()
 
 
+def _probe_state(app, chain):
+    """The chain's shared state read through the probe's Redis pool, so readiness answers even when
+    every connection of the requests' pool is taken."""
+    probe = app.extensions.get("model_state_probe")
+    if probe is None:
+        from app.llm.state import ChainState
+
+        probe = ChainState(app.extensions["redis_probe"], prefix=chain.state.prefix,
+                           breaker_threshold=chain.state.breaker_threshold)
+        app.extensions["model_state_probe"] = probe
+    return probe
+
+
 def _check_models(app):
     """Models the chain could call now. Reported, not required: when every model is cooling, the
     instance still serves reviews and defers analyses, so the load balancer must keep it."""
     chain = app.extensions["model_chain"]
-    state = chain.state.snapshot(chain.specs)
+    state = _probe_state(app, chain).snapshot(chain.specs)
     available = [m["id"] for m in state if not (m["cooldown_remaining_s"] or m["disabled_remaining_s"] or m["breaker"] == "open")]
     return {"provider": app.config["MODEL_PROVIDER"], "primary_model": chain.primary.id,
             "available": len(available), "configured": len(state)}
@@ -101,18 +115,21 @@ def readiness():
         mode = "embedded"
     else:
         mode = "development"
-    body = {
-        "status": "ok" if ready else "unavailable",
-        "version": __version__,
-        "mode": mode,
-        "region": config["AWS_REGION"],
-        "bedrock_region": config["BEDROCK_REGION"],
-        "primary_model": config["BEDROCK_MODEL_ID"],
-        "model_provider": config["MODEL_PROVIDER"],
-        "bucket": config["S3_BUCKET_NAME"],
-        "checks": checks,
-        "down": [name for name, result in checks.items() if not result["ok"]],
-    }
+    down = [name for name, result in checks.items() if not result["ok"]]
+    body = {"status": "ok" if ready else "unavailable", "down": down}
+    if trusted_caller():
+        # Deployment facts and check details only for admins and the monitoring networks: an
+        # anonymous caller (the load balancer, anyone on the internet) learns up or down and what.
+        body.update({
+            "version": __version__,
+            "mode": mode,
+            "region": config["AWS_REGION"],
+            "bedrock_region": config["BEDROCK_REGION"],
+            "primary_model": config["BEDROCK_MODEL_ID"],
+            "model_provider": config["MODEL_PROVIDER"],
+            "bucket": config["S3_BUCKET_NAME"],
+            "checks": checks,
+        })
     response = jsonify(body)
     response.status_code = 200 if ready else 503
     response.headers["Cache-Control"] = "no-store"

@@ -212,7 +212,9 @@ def parse_networks(raw: list[str] | str) -> list:
     return [ipaddress.ip_network(item.strip(), strict=False) for item in items if item.strip()]
 
 
-def _allowed() -> bool:
+def trusted_caller() -> bool:
+    """An address in METRICS_ALLOWED_NETWORKS or a signed-in admin: who may see internals (GET
+    /metrics, the details of GET /health/ready)."""
     from flask_login import current_user
 
     try:
@@ -226,7 +228,7 @@ def _allowed() -> bool:
 
 @bp.get("/metrics")
 def metrics_endpoint():
-    if not _allowed():
+    if not trusted_caller():
         from app.errors import APIError
 
         raise APIError(404, "not_found", "Not found.")

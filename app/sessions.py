@@ -10,8 +10,10 @@ and compares on every state-changing request. At sign-in the session id is regen
 session (with its CSRF secret) moves to Redis; at sign-out the Redis key is deleted. A signed-in
 session is never written to the cookie, so sign-out and password changes still end it at once.
 
-Health checks open no session at all, so a Redis outage is reported by /health/ready instead of
-breaking it. Any other request that needs its Redis session while Redis is down gets a clean 503.
+Health checks open no session, so a Redis outage is reported by /health/ready instead of breaking
+it; the one exception is /health/ready with a session cookie (an admin asking for the details), read
+but never written, and treated as no session when Redis does not answer. Any other request that
+needs its session while Redis is down gets a clean 503.
 """
 from __future__ import annotations
 
@@ -36,9 +38,14 @@ class AppSessionInterface(RedisSessionInterface):
         )
 
     def open_session(self, app, req):
-        if req.path.startswith(SESSIONLESS_PREFIXES):
-            return self.make_null_session(app)
         raw = req.cookies.get(self.get_cookie_name(app)) or ""
+        if req.path.startswith(SESSIONLESS_PREFIXES):
+            if req.path == "/health/ready" and raw and not raw.startswith(ANONYMOUS_PREFIX):
+                try:
+                    return super().open_session(app, req)
+                except redis.exceptions.RedisError:
+                    pass
+            return self.make_null_session(app)
         if raw.startswith(ANONYMOUS_PREFIX):
             return self._open_anonymous(app, raw[len(ANONYMOUS_PREFIX):])
         try:

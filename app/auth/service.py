@@ -14,6 +14,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from app.models import ROLES, AccountEvent, ApiToken, User, utcnow
 from app.models.user import TOKEN_SCOPES
 from app.offload import off_loop
+from app.text_hygiene import safe_display_name
 
 TOKEN_PREFIX = "aip_"
 MIN_PASSWORD_LENGTH = 10
@@ -76,7 +77,7 @@ def create_user(db: Session, email: str, password: str, role: str = "reviewer", 
     check_password_policy(password, email)
     user = User(
         email=email,
-        display_name=(display_name or "").strip()[:200] or email.split("@")[0],
+        display_name=safe_display_name(display_name or "")[:200] or email.split("@")[0],
         password_hash=off_loop(generate_password_hash, password),
         role=role,
     )

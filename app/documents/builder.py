@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from app.text_hygiene import xml_safe
+
 PREAMBLE_TITLE = "Preamble"
 
 
@@ -47,13 +49,15 @@ class SectionBuilder:
 
     def heading(self, title: str, level: int, signal: str, block: int | None = None) -> None:
         self._close()
+        title = xml_safe(title)
         section = ExtractedSection(title=title.strip()[:1000] or "Untitled", level=max(1, min(level, 9)), signal=signal)
         if block is not None:
             section.anchors.append([block, -1, 0])  # the heading itself; -1: not part of the text
         self.sections.append(section)
 
     def text(self, text: str, block: int) -> None:
-        text = text.strip("\n")
+        # Cleaned per block, before offsets are taken, so anchors match the stored text.
+        text = xml_safe(text).strip("\n")
         if not text.strip():
             return
         if not self.sections:

@@ -10,6 +10,7 @@ import zipfile
 from dataclasses import dataclass
 
 from app.storage import safe_name
+from app.text_hygiene import safe_file_name
 
 from .errors import IntakeError
 
@@ -67,6 +68,8 @@ def check_name(filename: str) -> tuple[str, str]:
         raise IntakeError(400, "invalid_filename", "The file name must not contain a folder path.")
     if len(name) > MAX_NAME_LENGTH:
         raise IntakeError(400, "invalid_filename", f"The file name is longer than {MAX_NAME_LENGTH} characters.")
+    # Kept as data, but never with characters that break exports or disguise the extension.
+    name = safe_file_name(name)
     if not name.strip():
         raise IntakeError(400, "invalid_filename", "The file has no name.")
     return name, safe_name(name)
@@ -130,12 +133,13 @@ def _vet_zip(vetted: VettedFile, limits: Limits) -> None:
     if "[Content_Types].xml" not in names:
         raise IntakeError(415, "not_a_word_document", "The file is a zip archive but not a Word document.")
     vetted.zip, vetted.budget = zf, limits.max_unzipped
-    from .wordml import parse_xml
+    from .wordml import parse_xml, xml_characters
 
-    types = vetted.read_part("[Content_Types].xml").decode("utf-8", "replace")
+    raw_types = vetted.read_part("[Content_Types].xml")
+    parse_xml(raw_types, "[Content_Types].xml")  # in its own encoding (Word may write UTF-16)
+    types = xml_characters(raw_types, "[Content_Types].xml")
     if "macroEnabled" in types or "vbaProject" in types:
         raise IntakeError(415, "macros_not_allowed", "The document is macro-enabled (.docm). Save it as a plain .docx and upload that.")
-    parse_xml(types.encode("utf-8"), "[Content_Types].xml")
     if WORD_MAIN not in types or "word/document.xml" not in names:
         raise IntakeError(415, "not_a_word_document", "The file is an Office package but not a Word document.")
 

@@ -13,6 +13,7 @@ from app.models import Analysis, Document, Export, FeedbackItem, Section, User
 from app.offload import off_loop
 from app.review.checklist import GUIDELINES_MODES
 from app.storage import upload_key
+from app.text_hygiene import xml_safe
 
 from .builder import ExtractedSection
 from .errors import IntakeError
@@ -133,7 +134,7 @@ def _shift_positions(db: Session, document_id: int, after: int, delta: int) -> N
 
 
 def rename_section(db: Session, section: Section, title: str) -> Section:
-    title = (title or "").strip()
+    title = xml_safe(title or "").strip() if isinstance(title, str) else ""
     if not title or len(title) > 1000:
         raise SectionEditError("invalid_title", "A section title needs 1 to 1000 characters.")
     section.title = title
@@ -186,7 +187,7 @@ def split_section(db: Session, section: Section, at: int, title: str | None = No
     first_para_title = tail_text.split("\n", 1)[0].strip()[:120]
     new = Section(
         document_id=section.document_id, position=section.position + 1,
-        title=(title or "").strip()[:1000] or first_para_title or "Untitled", level=section.level,
+        title=xml_safe(title if isinstance(title, str) else "").strip()[:1000] or first_para_title or "Untitled", level=section.level,
         text=tail_text, detection="reviewer_split",
         anchors=[[b, s - cut, n] for b, s, n in paragraphs[at:]],
         first_block=paragraphs[at][0], last_block=section.last_block,

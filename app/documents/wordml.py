@@ -26,16 +26,51 @@ SAFE_PARSER = etree.XMLParser(
 )
 
 
+# XML's own encoding detection (XML 1.0, Appendix F): a byte-order mark, else the first characters.
+_BOMS = ((b"\x00\x00\xfe\xff", "utf-32-be"), (b"\xff\xfe\x00\x00", "utf-32-le"), (b"\xef\xbb\xbf", "utf-8"),
+         (b"\xfe\xff", "utf-16-be"), (b"\xff\xfe", "utf-16-le"))
+_SIGNATURES = ((b"\x00\x00\x00<", "utf-32-be"), (b"<\x00\x00\x00", "utf-32-le"), (b"\x00<\x00?", "utf-16-be"),
+               (b"<\x00?\x00", "utf-16-le"))
+_DECLARED = re.compile(rb"<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._-]{1,40})[\"']")
+# Encodings in which the ASCII characters of "<!DOCTYPE" are their own bytes.
+_ASCII_COMPATIBLE = {"utf-8", "utf8", "us-ascii", "ascii", "iso-8859-1", "latin-1", "latin1", "windows-1252", "cp1252"}
+
+
+def xml_characters(data: bytes, part: str) -> str:
+    """The part's characters, decoded as the XML parser would: by byte-order mark, by the UTF-16/32
+    signature of `<?`, else by the declared encoding. An encoding in which `<!DOCTYPE` could hide from
+    a text search (UTF-7, EBCDIC, …: Word never writes them) is refused."""
+    for mark, encoding in _BOMS:
+        if data.startswith(mark):
+            return data[len(mark):].decode(encoding, "replace")
+    for signature, encoding in _SIGNATURES:
+        if data.startswith(signature):
+            return data.decode(encoding, "replace")
+    declared = _DECLARED.match(data[:200])
+    encoding = declared.group(1).decode("ascii").lower() if declared else "utf-8"
+    if encoding not in _ASCII_COMPATIBLE:
+        raise IntakeError(422, "unsafe_xml", f"The document's {part} declares the encoding {encoding!r}, which Word never writes; it was refused.")
+    return data.decode("latin-1")  # byte for byte: enough to find the ASCII markup
+
+
+def declares_dtd(data: bytes, part: str = "part") -> bool:
+    """Whether the part holds a DOCTYPE or an ENTITY declaration, in whatever encoding it is written."""
+    text = xml_characters(data, part)
+    return "<!DOCTYPE" in text or "<!ENTITY" in text
+
+
 def parse_xml(data: bytes, part: str) -> etree._Element:
     """Parse one package part safely: no entities, no network, no DTD; a DOCTYPE is refused."""
     # Word never writes a DTD; refusing one before parsing rules out XXE and entity bombs outright.
-    if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
+    if declares_dtd(data, part):
         raise IntakeError(422, "unsafe_xml", f"The document's {part} declares a DTD, which Word never writes; it was refused.")
     try:
         root = etree.fromstring(data, SAFE_PARSER)
     except etree.XMLSyntaxError as exc:
         raise IntakeError(422, "corrupt_file", f"The document is damaged: {part} is not valid XML.") from exc
-    if root.getroottree().docinfo.doctype:
+    # The second wall: whatever the pre-check missed, a document that came with a DTD is refused.
+    docinfo = root.getroottree().docinfo
+    if docinfo.doctype or docinfo.internalDTD is not None:
         raise IntakeError(422, "unsafe_xml", f"The document's {part} declares a DTD, which Word never writes; it was refused.")
     return root
 

@@ -8,6 +8,8 @@ import json
 import re
 from dataclasses import dataclass, field
 
+from app.text_hygiene import strip_markup, xml_safe
+
 TYPES = ("critical", "important", "suggestion", "positive")
 RISKS = ("High", "Medium", "Low")
 TEXT_LIMITS = {"category": 200, "description": 2000, "suggestion": 2000, "example": 2000}
@@ -16,8 +18,6 @@ QUOTE_CHARS = 1000
 REFS = (1, 20)  # checklist point numbers
 MAX_ITEMS = 100
 REQUIRED = ("type", "description")
-# Only what looks like an HTML/XML tag: "a < b > c" in prose stays.
-_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9:-]*(?:\s[^<>]{0,500})?/?>")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _FENCE = re.compile(r"^```(?:json)?\s*|\s*```$", re.I)
 
@@ -46,7 +46,8 @@ def clean_text(value, limit: int) -> str | None:
         return None
     if not isinstance(value, (str, int, float)):
         raise TypeError("not text")
-    text = _CONTROL.sub("", _TAG.sub("", str(value))).strip()
+    # A real HTML parser (nh3) decides what a tag is: "a < b > c" in prose stays.
+    text = _CONTROL.sub("", xml_safe(strip_markup(str(value)))).strip()
     return text[:limit] or None
 
 

@@ -1,7 +1,7 @@
 """Analyses, jobs, events and feedback over HTTP. Thin: parse, call the service, shape."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context
+from flask import Blueprint, Response, current_app, jsonify, request
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -70,20 +70,24 @@ def cancel(analysis_id: int):
 @bp.get("/documents/<int:document_id>/events")
 @login_required
 def document_events(document_id: int):
-    owned_or_404(Document, document_id)
+    document = owned_or_404(Document, document_id)
+    hub = current_app.extensions["event_hub"]
+    config = current_app.config
+    # Subscribed before the snapshot is read, so nothing published in between is missed.
+    subscription = hub.open(current_user.id, document.id)
+    try:
+        snapshot = {"document": {"id": document.id, "status": document.status, "risk_score": document.risk_score},
+                    "analyses": [a.to_dict() for a in outcome.latest_analyses(db.session, document.id)],
+                    "section_ids": [s.id for s in document.sections]}
+    except BaseException:
+        hub.close(subscription)
+        raise
     db.session.remove()  # hold no database connection for the life of the stream
-
-    def snapshot() -> dict:  # read once the stream is subscribed, so nothing published meanwhile is lost
-        document = db.session.get(Document, document_id)
-        if document is None:  # deleted meanwhile
-            return {"document": None, "analyses": [], "section_ids": []}
-        data = {"document": {"id": document.id, "status": document.status, "risk_score": document.risk_score},
-                "analyses": [a.to_dict() for a in outcome.latest_analyses(db.session, document.id)],
-                "section_ids": [s.id for s in document.sections]}
-        db.session.remove()
-        return data
-
-    response = Response(stream_with_context(events.stream(_redis(), document_id, snapshot)), mimetype="text/event-stream")
+    limits = events.StreamLimits(keepalive_s=config["EVENTS_KEEPALIVE_SECONDS"], idle_s=config["EVENTS_IDLE_TIMEOUT"],
+                                 max_s=config["EVENTS_MAX_STREAM_SECONDS"])
+    # No request context is kept for the stream, and no connection of the requests' Redis pool.
+    response = Response(events.stream(hub, subscription, snapshot, limits), mimetype="text/event-stream")
+    response.call_on_close(lambda: hub.close(subscription))  # also when the body is never iterated
     response.headers["Cache-Control"] = "no-cache"
     response.headers["X-Accel-Buffering"] = "no"
     return response

@@ -111,7 +111,7 @@ def test_malformed_output_is_repaired_dropped_or_marked(bedrock_app, reviewer, w
     (row,) = wait_for(bedrock_app, document["id"])
     assert row.status == "completed" and row.items_dropped == 3
     (item,) = reviewer.get(f"/api/documents/{document['id']}/feedback?min_confidence=0").get_json()["items"]
-    assert item["description"] == "alert(1)Missing owner" and item["category"] == "Owner"
+    assert item["description"] == "Missing owner" and item["category"] == "Owner"
     assert item["risk_level"] == "High" and item["confidence"] == 0.9 and item["hawkeye_refs"] == [12]
     assert item["verified"] and item["quote"] == quote
 

@@ -17,6 +17,17 @@ export function subscribe(documentId, handlers, onState) {
         if (handlers[type]) handlers[type](data);
       });
     }
+    // The server ends a stream with `reconnect`: over the per-user cap the oldest view stops for good
+    // (reconnecting would only close another tab's); otherwise EventSource comes back by itself.
+    current.addEventListener("reconnect", (event) => {
+      if (current !== source) return;
+      let data = {};
+      try { data = JSON.parse(event.data); } catch { /* keep the default */ }
+      if (data.reason === "too_many_streams") {
+        current.close();
+        onState("closed", data.message);
+      }
+    });
     current.addEventListener("open", () => onState("live"));
     current.addEventListener("error", () => {
       if (current === source) onState(current.readyState === EventSource.CLOSED ? "closed" : "reconnecting");
