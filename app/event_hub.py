@@ -156,10 +156,19 @@ class EventHub:
         backoff = 0.5
         stop = self._stop
         while not stop.is_set():
-            pubsub = self.listener_client.pubsub(ignore_subscribe_messages=True)
+            pubsub = self.listener_client.pubsub()
             try:
                 pubsub.psubscribe(self.document_prefix + "*")
                 pubsub.subscribe(self.close_channel)
+                # Connected only once the server has confirmed both subscriptions: an event published
+                # after a stream's open() returns (after this) is then never missed.
+                confirmed = 0
+                while confirmed < 2 and not stop.is_set():
+                    message = pubsub.get_message(timeout=1.0)
+                    if message and message.get("type") in ("subscribe", "psubscribe"):
+                        confirmed += 1
+                    elif message:
+                        self._dispatch(message)
                 self.connected.set()
                 backoff = 0.5
                 while not stop.is_set():
@@ -186,6 +195,8 @@ class EventHub:
         channel = message.get("channel")
         channel = channel.decode() if isinstance(channel, bytes) else channel
         data = message.get("data")
+        if message.get("type") not in ("message", "pmessage"):
+            return  # (un)subscribe confirmations
         if channel == self.close_channel:
             self._close_ids((data.decode() if isinstance(data, bytes) else str(data)).split(), EVICTED)
             return

@@ -255,30 +255,37 @@ def test_events_stay_within_their_redis_database(app, redis_url):
     from app import events
 
     here = app.extensions["redis"]
-    other = redis_lib.Redis.from_url(redis_url.rsplit("/", 1)[0] + f"/{(here.connection_pool.connection_kwargs.get('db', 0) + 1) % 16}")
-    stream = events.stream(here, 42, {"analyses": []}, max_s=2)
-    next(stream)
-    events.publish(other, 42, "analysis", {"id": 1, "status": "from another deployment"})
-    events.publish(here, 42, "analysis", {"id": 2, "status": "ours"})
-    following = next(stream)
-    stream.close()
+    hub = app.extensions["event_hub"]
+    other = redis_lib.Redis.from_url(redis_url.rsplit("/", 1)[0] + f"/{(events.database_number(here) + 1) % 16}")
+    subscription = hub.open(9001, 42)
+    stream = events.stream(hub, subscription, {"analyses": []}, events.StreamLimits(max_s=3))
+    try:
+        next(stream)
+        events.publish(other, 42, "analysis", {"id": 1, "status": "from another deployment"})
+        events.publish(here, 42, "analysis", {"id": 2, "status": "ours"})
+        following = next(stream)
+    finally:
+        stream.close()
+        hub.close(subscription)
     assert '"ours"' in following and "another deployment" not in following
 
 
-def test_the_snapshot_is_read_after_the_stream_subscribes(app, make_user):
-    """An event published while the snapshot is being read reaches the stream after the snapshot."""
+def test_an_event_published_right_after_subscribing_reaches_the_stream(app):
+    """The view subscribes, then reads the snapshot: an event published in between is delivered after
+    the snapshot, never lost (the hub is connected only once Redis confirmed its subscriptions)."""
     from app import events
 
     redis = app.extensions["redis"]
-
-    def slow_snapshot():
-        events.publish(redis, 42, "analysis", {"id": 7, "status": "completed"})  # finishes meanwhile
-        return {"analyses": []}
-
-    stream = events.stream(redis, 42, slow_snapshot, max_s=3)
-    assert "event: snapshot" in next(stream)
-    following = next(stream)
-    stream.close()
+    hub = app.extensions["event_hub"]
+    subscription = hub.open(9002, 43)
+    events.publish(redis, 43, "analysis", {"id": 7, "status": "completed"})  # finishes while the snapshot is read
+    stream = events.stream(hub, subscription, {"analyses": []}, events.StreamLimits(max_s=3))
+    try:
+        assert "event: snapshot" in next(stream)
+        following = next(stream)
+    finally:
+        stream.close()
+        hub.close(subscription)
     assert "event: analysis" in following and '"completed"' in following
 
 
