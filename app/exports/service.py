@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from app import events
 from app.jobs import enqueue
 from app.models import Document, Export, FeedbackItem, ModelCall, ReviewEvent, User, utcnow
-from app.review.outcome import live_items
+from app.review.state import export_items
 
 from .records import export_json, items_csv
 from .word import annotate_docx
@@ -46,10 +46,7 @@ def start_export(db: Session, redis, document: Document, user: User, formats: li
 
 
 def _items(db: Session, document: Document, include_all: bool) -> list[FeedbackItem]:
-    items = live_items(db, [document.id])
-    if include_all:
-        return [i for i in items if i.status != "rejected"]
-    return [i for i in items if i.status == "accepted" or i.source == "custom"]
+    return export_items(db, document.id, include_all)
 
 
 def _lines_with_offsets(text: str):
