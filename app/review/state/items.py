@@ -110,7 +110,10 @@ def place_quote(item: FeedbackItem, text: str, hint: tuple[int, int] | None = No
 
 # ------------------------------------------------------------------------------ an analysis's results
 def _twin(kept: list[FeedbackItem], new) -> bool:
-    return any(k.type == new.type and (k.quote or "") == (new.quote or "") and k.description == new.description for k in kept)
+    """The new item raises again what a kept item already says: same type and quote, and the same
+    category (a quoted finding; the reviewer may have reworded it) or the same text (no quote)."""
+    return any(k.type == new.type and (k.quote or "") == (new.quote or "")
+               and (k.category == new.category if new.quote else k.description == new.description) for k in kept)
 
 
 def record_analysis(db: Session, analysis: Analysis, section: Section, found: list, source: str, model: str) -> int:
