@@ -58,12 +58,14 @@ class Reviewer:
         body = {} if section_ids is None else {"section_ids": section_ids}
         started = self._send("post", f"/api/documents/{document_id}/analyses", (202,), json=body)
         with self.app.app_context():
-            for job in started["jobs"]:
-                status = db.session.get(Analysis, job["id"]).status
-                if status in ("queued", "running", "deferred"):
-                    done = service.run_analysis(db.session, self.app.extensions["redis"], self.app.extensions["model_chain"], job["id"])
-                    assert done == "completed", done
-            db.session.remove()
+            try:
+                for job in started["jobs"]:
+                    status = db.session.get(Analysis, job["id"]).status
+                    if status in ("queued", "running", "deferred"):
+                        done = service.run_analysis(db.session, self.app.extensions["redis"], self.app.extensions["model_chain"], job["id"])
+                        assert done == "completed", done
+            finally:
+                db.session.remove()
         return started
 
     def items(self, document_id: int) -> list[dict]:
@@ -97,8 +99,10 @@ class Reviewer:
         """Start an export through the API, build it in-process, download the .docx."""
         started = self._send("post", f"/api/documents/{document_id}/exports", (202,), json={"formats": ["docx"], "include_all": include_all})
         with self.app.app_context():
-            built = exports.run_export(db.session, self.app.extensions["redis"], self.app.extensions["storage"], started["id"], "Logs and data/")
-            db.session.remove()
+            try:
+                built = exports.run_export(db.session, self.app.extensions["redis"], self.app.extensions["storage"], started["id"], "Logs and data/")
+            finally:
+                db.session.remove()
         assert built == "completed"
         export = self._send("get", f"/api/exports/{started['id']}")
         response = self.client.get(export["files"][0]["url"])
@@ -146,11 +150,13 @@ def check_stats(stats: dict, items: list[dict]) -> None:
     assert stats["by_risk"] == dict(Counter(i["risk_level"] for i in items))
 
 
-def check_export(data: bytes, items: list[dict], sections: list[dict], headings=tuple(SECTIONS)) -> None:
-    """The export holds exactly the accepted and custom (not rejected) items, one comment each,
-    anchored on its quote when the text holds it, else on its section's heading (for a section a
-    split made, its first paragraph)."""
-    wanted = [i for i in items if i["status"] != "rejected" and (i["status"] == "accepted" or i["source"] == "custom")]
+def check_export(data: bytes, items: list[dict], sections: list[dict], include_all: bool = False,
+                 headings=tuple(SECTIONS)) -> None:
+    """The export holds exactly the accepted and custom (not rejected) items (with include_all, every
+    item not rejected), one comment each, anchored on its quote when the text holds it, else on its
+    section's heading (for a section a split made, its first paragraph)."""
+    wanted = [i for i in items if i["status"] != "rejected"
+              and (include_all or i["status"] == "accepted" or i["source"] == "custom")]
     found = comments(data)
     expected = Counter(comment_text(SimpleNamespace(**i)) for i in wanted)
     assert Counter(text for text, _ in found) == expected

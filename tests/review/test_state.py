@@ -143,3 +143,18 @@ def test_rename_and_change_level_keep_everything(reviewer):
         assert error["error"]["code"] == "invalid_level"
     after, _ = _check_all(reviewer, doc["id"], {accepted["id"]: "accepted"})
     assert [i["id"] for i in after] == [i["id"] for i in items]
+
+
+def test_deleting_a_reviewed_document_removes_every_row(reviewer, state_app):
+    """Sections and analyses refer to each other (current_analysis_id); deleting still cascades."""
+    from sqlalchemy import func, select
+
+    from app.models import Analysis, FeedbackItem
+
+    doc = reviewer.upload()
+    reviewer.analyse(doc["id"])
+    reviewer.edit_section(doc["id"], doc["sections"][0]["id"], {"action": "merge_next"})
+    reviewer.analyse(doc["id"])
+    reviewer._send("delete", f"/api/documents/{doc['id']}")
+    with state_app.app_context():
+        assert [db.session.scalar(select(func.count()).select_from(m)) for m in (Section, Analysis, FeedbackItem)] == [0, 0, 0]
