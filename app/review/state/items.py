@@ -9,7 +9,8 @@ from app.models import Analysis, FeedbackItem, ReviewEvent, Section
 
 from ..quotes import verify_quote
 
-# An item no reviewer has touched: a newer analysis of its section may replace it.
+# An item no reviewer has touched: a newer analysis of its section may replace it. The same rule as
+# FeedbackItem.decided (negated), in SQL.
 UNDECIDED = and_(FeedbackItem.source != "custom", FeedbackItem.status == "pending", FeedbackItem.edited.is_(False))
 
 
