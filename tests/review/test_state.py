@@ -158,3 +158,41 @@ def test_deleting_a_reviewed_document_removes_every_row(reviewer, state_app):
     reviewer._send("delete", f"/api/documents/{doc['id']}")
     with state_app.app_context():
         assert [db.session.scalar(select(func.count()).select_from(m)) for m in (Section, Analysis, FeedbackItem)] == [0, 0, 0]
+
+
+def test_a_merge_made_while_the_model_answers_lands_the_results_on_the_merged_section(reviewer, state_app, monkeypatch):
+    """The reviewer merges the section into the one before it while its analysis is running: the
+    results are written to the merged section (its row locked first), checked against the merged
+    text, the analysis is marked stale, and no decided item is lost."""
+    import threading
+
+    from app.review import service
+
+    doc = reviewer.upload()
+    summary, findings, _ = (s["id"] for s in doc["sections"])
+    reviewer.analyse(doc["id"])
+    items = reviewer.items(doc["id"])
+    accepted = reviewer.decide(_by_quote(items, "Several customers"), "accept")
+    (job,) = reviewer._send("post", f"/api/documents/{doc['id']}/analyses", (202,), json={"section_ids": [findings]})["jobs"]
+    real = service._lock_for_results
+
+    def merge_first(session, analysis_id):
+        # Another request, on its own connection, while this job holds the model's answer.
+        worker = threading.Thread(target=reviewer.edit_section, args=(doc["id"], summary, {"action": "merge_next"}))
+        worker.start()
+        worker.join(10)
+        return real(session, analysis_id)
+
+    monkeypatch.setattr(service, "_lock_for_results", merge_first)
+    with state_app.app_context():
+        try:
+            assert service.run_analysis(db.session, state_app.extensions["redis"], state_app.extensions["model_chain"], job["id"]) == "completed"
+        finally:
+            db.session.remove()
+    monkeypatch.undo()
+    after, sections = _check_all(reviewer, doc["id"], {accepted["id"]: "accepted"})
+    analysis = reviewer._send("get", f"/api/jobs/{job['id']}")
+    assert analysis["section_id"] == summary and analysis["stale"] is True
+    assert {i["section_id"] for i in after} <= {s["id"] for s in sections}
+    assert [i["id"] for i in after if i["quote"] == "Several customers"] == [accepted["id"]]
+    assert len([i for i in after if i["quote"] == "Some orders"]) == 1, "the re-analysed finding replaced its old copy once"
