@@ -106,7 +106,7 @@ def analyze_command(files: tuple[Path, ...], email: str | None, timeout: int) ->
     from . import fair_queue
     from .jobs import SERIALIZER, queue
     from .models import Document, User
-    from .review import outcome
+    from .review import state
     from .review import service as review
     from .storage import storage
 
@@ -126,7 +126,7 @@ def analyze_command(files: tuple[Path, ...], email: str | None, timeout: int) ->
         documents.append(document.id)
     inline = not Worker.all(connection=redis)
     deadline = time.monotonic() + timeout
-    total = sum(len(outcome.latest_analyses(db.session, d)) for d in documents)
+    total = sum(len(state.current_analyses(db.session, d)) for d in documents)
     with click.progressbar(length=total, label="Analysing") as bar:
         shown = 0
         while True:
@@ -134,7 +134,7 @@ def analyze_command(files: tuple[Path, ...], email: str | None, timeout: int) ->
                 fair_queue.feed(redis, extra_idle=fair_queue.MAX_MOVES)
                 SimpleWorker([queue("analysis", redis)], connection=redis, serializer=SERIALIZER).work(burst=True)
             db.session.expire_all()
-            analyses = [a for d in documents for a in outcome.latest_analyses(db.session, d)]
+            analyses = [a for d in documents for a in state.current_analyses(db.session, d)]
             done = sum(1 for a in analyses if a.finished)
             bar.update(done - shown)
             shown = done
@@ -144,7 +144,7 @@ def analyze_command(files: tuple[Path, ...], email: str | None, timeout: int) ->
     failed = 0
     for document_id in documents:
         document = db.session.get(Document, document_id)
-        analyses = outcome.latest_analyses(db.session, document_id)
+        analyses = state.current_analyses(db.session, document_id)
         bad = [a for a in analyses if a.status != "completed"]
         failed += len(bad)
         click.echo(f"{document.original_filename}: {document.status}, risk score {document.risk_score}, "

@@ -8,9 +8,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.llm.types import ModelRequest, Sampling
-from app.models import ChatMessage, Document, FeedbackItem, ReviewEvent, Section, utcnow
+from app.models import ChatMessage, Document, Section, utcnow
 from app.review.boundary import Boundary, one_line
 from app.review.checklist import GUIDELINES_LABEL, HAWKEYE, checklist_text, guidelines_in_use
+from app.review.state import last_actions, section_items
 
 CONTEXT_TOKENS = 24_000
 HISTORY_TOKENS = 6_000
@@ -45,9 +46,8 @@ def context_block(db: Session, document: Document, section: Section | None) -> s
                      "; ".join(r["description"] for r in summary.get("key_risks", [])))
     if section is not None:
         parts.append(f"Current section: {one_line(section.title)}\n{_clip(section.text, CONTEXT_TOKENS // 2)}")
-        items = db.scalars(select(FeedbackItem).where(FeedbackItem.section_id == section.id).order_by(FeedbackItem.id)).all()
-        decisions = {e.feedback_item_id: e.action for e in db.scalars(
-            select(ReviewEvent).where(ReviewEvent.document_id == document.id).order_by(ReviewEvent.id))}
+        items = section_items(db, section.id)  # the live items only, never superseded ones
+        decisions = last_actions(db, document.id)
         for item in items[:40]:
             parts.append(f"- [{item.type}, {item.risk_level}, {item.status}{', ' + decisions[item.id] if item.id in decisions else ''}] "
                          f"{item.description} (quote: \u201c{(item.quote or '')[:200]}\u201d; suggestion: {item.suggestion or 'none'})")

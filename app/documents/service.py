@@ -1,19 +1,19 @@
-"""Documents as a service: create from an upload, list, delete, and the reviewer's section edits.
-Knows nothing of requests; views, jobs and CLI commands share it."""
+"""Documents as a service: create from an upload, list, delete. The reviewer's section edits change
+the review state and live in `app.review.state`. Knows nothing of requests; views, jobs and CLI
+commands share it."""
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.models import Analysis, Document, Export, FeedbackItem, Section, User
+from app.models import Document, Export, Section, User
 from app.offload import off_loop
 from app.review.checklist import GUIDELINES_MODES
 from app.storage import upload_key
-from app.text_hygiene import xml_safe
 
 from .builder import ExtractedSection
 from .errors import IntakeError
@@ -108,110 +108,3 @@ def delete_document(db: Session, store, document: Document) -> None:
             store.delete(key)
         except Exception:  # the rows are gone; an orphaned object is logged for cleanup, not fatal
             log.exception("could not delete stored object %s", key)
-
-
-class SectionEditError(ValueError):
-    def __init__(self, code: str, message: str):
-        super().__init__(message)
-        self.code, self.message = code, message
-
-
-def _mark_stale(db: Session, *section_ids: int) -> None:
-    db.execute(update(Analysis).where(Analysis.section_id.in_(section_ids)).values(stale=True))
-
-
-def _shift_positions(db: Session, document_id: int, after: int, delta: int) -> None:
-    """Move every section after ``after`` by ``delta`` without tripping the unique position."""
-    rows = db.scalars(
-        select(Section).where(Section.document_id == document_id, Section.position > after).order_by(Section.position)
-    ).all()
-    for row in rows:
-        row.position = -row.position - 1  # out of the way first
-    db.flush()
-    for row in rows:
-        row.position = -row.position - 1 + delta
-    db.flush()
-
-
-def rename_section(db: Session, section: Section, title: str) -> Section:
-    title = xml_safe(title or "").strip() if isinstance(title, str) else ""
-    if not title or len(title) > 1000:
-        raise SectionEditError("invalid_title", "A section title needs 1 to 1000 characters.")
-    section.title = title
-    _mark_stale(db, section.id)
-    db.commit()
-    return section
-
-
-def merge_with_next(db: Session, section: Section) -> Section:
-    """Append the next section to this one; its analyses and feedback move here, quotes re-based."""
-    nxt = db.scalar(select(Section).where(Section.document_id == section.document_id, Section.position == section.position + 1))
-    if nxt is None:
-        raise SectionEditError("no_next_section", "This is the last section; there is nothing to merge with.")
-    offset = len(section.text) + 1 if section.text else 0
-    section.text = (section.text + "\n" + nxt.text) if section.text else nxt.text
-    section.anchors = list(section.anchors or []) + [
-        [block, start + offset if start >= 0 else -1, length] for block, start, length in (nxt.anchors or [])
-    ]
-    section.last_block = nxt.last_block if nxt.last_block is not None else section.last_block
-    for item in db.scalars(select(FeedbackItem).where(FeedbackItem.section_id == nxt.id)):
-        item.section_id = section.id
-        if item.quote_start is not None:
-            item.quote_start += offset
-            item.quote_end += offset
-    db.execute(update(Analysis).where(Analysis.section_id == nxt.id).values(section_id=section.id))
-    _mark_stale(db, section.id)
-    db.flush()
-    position = nxt.position
-    db.delete(nxt)
-    db.flush()
-    _shift_positions(db, section.document_id, position, -1)
-    db.commit()
-    return section
-
-
-def split_section(db: Session, section: Section, at: int, title: str | None = None,
-                  max_sections: int | None = None) -> tuple[Section, Section]:
-    """Split before text paragraph ``at`` (0-based among the section's paragraphs); refused when the
-    document already has ``max_sections`` sections."""
-    if max_sections is not None:
-        count = db.scalar(select(func.count()).select_from(Section).where(Section.document_id == section.document_id))
-        if count >= max_sections:
-            raise SectionEditError("too_many_sections", f"This document already has {count} sections, the most one "
-                                   f"document may have; merge two sections before splitting another.")
-    paragraphs = [a for a in (section.anchors or []) if a[1] >= 0]
-    if not isinstance(at, int) or isinstance(at, bool) or not 1 <= at < len(paragraphs):
-        raise SectionEditError("invalid_split", f"Split at a paragraph from 1 to {max(len(paragraphs) - 1, 0)}.")
-    cut = paragraphs[at][1]
-    head_text, tail_text = section.text[:cut].rstrip("\n"), section.text[cut:]
-    first_para_title = tail_text.split("\n", 1)[0].strip()[:120]
-    new = Section(
-        document_id=section.document_id, position=section.position + 1,
-        title=xml_safe(title if isinstance(title, str) else "").strip()[:1000] or first_para_title or "Untitled", level=section.level,
-        text=tail_text, detection="reviewer_split",
-        anchors=[[b, s - cut, n] for b, s, n in paragraphs[at:]],
-        first_block=paragraphs[at][0], last_block=section.last_block,
-    )
-    heading_anchors = [a for a in (section.anchors or []) if a[1] < 0]
-    section.anchors = heading_anchors + paragraphs[:at]
-    section.text = head_text
-    section.last_block = paragraphs[at - 1][0]
-    _shift_positions(db, section.document_id, section.position, +1)
-    db.add(new)
-    db.flush()
-    for item in db.scalars(select(FeedbackItem).where(FeedbackItem.section_id == section.id, FeedbackItem.quote_start >= cut)):
-        item.section_id = new.id
-        item.quote_start -= cut
-        item.quote_end -= cut
-    _mark_stale(db, section.id)
-    db.commit()
-    return section, new
-
-
-def set_section_level(db: Session, section: Section, level) -> Section:
-    """The section's heading level (1 is the top); the text and the feedback are unchanged."""
-    if not isinstance(level, int) or isinstance(level, bool) or not 1 <= level <= 9:
-        raise SectionEditError("invalid_level", "A section level is a whole number from 1 to 9.")
-    section.level = level
-    db.commit()
-    return section

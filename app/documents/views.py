@@ -12,6 +12,7 @@ from app.extensions import db
 from app.models import Document, Section
 from app.review.estimate import analysis_estimate
 from app.review import live
+from app.review import state
 from app.review.stats import progress_by_document
 from app.security import rate_limit
 from app.storage import storage
@@ -137,32 +138,36 @@ def _section(document_id: int, section_id: int) -> Section:
 @bp.get("/<int:document_id>/sections/<int:section_id>")
 @login_required
 def section(document_id: int, section_id: int):
-    return jsonify(_section(document_id, section_id).to_dict())
+    """The section, and what a re-analysis of it would keep and replace (for the reviewer's warning)."""
+    target = _section(document_id, section_id)
+    return jsonify({**target.to_dict(), "reanalysis": state.reanalysis_preview(db.session, target.id)})
 
 
 @bp.patch("/<int:document_id>/sections/<int:section_id>")
 @login_required
 def edit_section(document_id: int, section_id: int):
-    """{"title": …} renames; {"level": n} changes the level; {"action": "merge_next"} merges;
-    {"action": "split", "at": n, "title": …} splits."""
+    """{"title": …} renames; {"action": "merge_next"} merges; {"action": "split", "at": n, "title": …}
+    splits; {"level": n} or {"action": "change_level", "level": n} changes the heading level. Every
+    feedback item is kept (app.review.state)."""
     target = _section(document_id, section_id)
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise APIError(400, "invalid_json", "Send a JSON object with Content-Type: application/json.")
-    action = body.get("action", "rename" if "title" in body else "level" if "level" in body else None)
+    action = body.get("action", "rename" if "title" in body else "change_level" if "level" in body else None)
+    action = "change_level" if action == "level" else action
     try:
         if action == "rename":
-            changed = [service.rename_section(db.session, target, body.get("title"))]
-        elif action == "level":
-            changed = [service.set_section_level(db.session, target, body.get("level"))]
+            changed = [state.rename_section(db.session, target, body.get("title"))]
+        elif action == "change_level":
+            changed = [state.change_level(db.session, target, body.get("level"))]
         elif action == "merge_next":
-            changed = [service.merge_with_next(db.session, target)]
+            changed = [state.merge_with_next(db.session, target)]
         elif action == "split":
-            changed = list(service.split_section(db.session, target, body.get("at"), body.get("title"),
-                                                 max_sections=current_app.config["MAX_SECTIONS"]))
+            changed = list(state.split_section(db.session, target, body.get("at"), body.get("title"),
+                                               max_sections=current_app.config["MAX_SECTIONS"]))
         else:
-            raise APIError(400, "invalid_action", "Send a title to rename, a level, or action merge_next or split.")
-    except service.SectionEditError as exc:
+            raise APIError(400, "invalid_action", "Send a title to rename, a level, or action merge_next, split or change_level.")
+    except state.SectionEditError as exc:
         raise APIError(422, exc.code, exc.message) from exc
     live.sections_changed(current_app.extensions["redis"], document_id, action, [s.id for s in changed], current_user.id)
     return jsonify({"sections": [s.to_dict() for s in changed]})

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.jobs import enqueue
 from app.models import Document, Export, FeedbackItem, ModelCall, ReviewEvent, User, utcnow
-from app.review.outcome import live_items
+from app.review.state import export_items
 
 from . import generated
 from .lifecycle import ExportFailure, Lease, publish
@@ -48,10 +48,7 @@ def start_export(db: Session, redis, document: Document, user: User, formats: li
 
 
 def _items(db: Session, document: Document, include_all: bool) -> list[FeedbackItem]:
-    items = live_items(db, [document.id])
-    if include_all:
-        return [i for i in items if i.status != "rejected"]
-    return [i for i in items if i.status == "accepted" or i.source == "custom"]
+    return export_items(db, document.id, include_all)
 
 
 def _author_for(db: Session):

@@ -125,6 +125,12 @@ class FeedbackItem(Timestamped, Base):
     verified: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     status: Mapped[str] = mapped_column(String(20), nullable=False, default="pending")
     model_id: Mapped[str | None] = mapped_column(String(200))
+    # A reviewer changed its text (description, suggestion, risk, category): it counts as decided.
+    edited: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default="0")
+    # An undecided AI item a newer analysis of its section replaced: kept for the audit, never shown.
+    superseded: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default="0", index=True)
+    # Its quote was found once and a section edit or re-analysis left it no longer in the text.
+    quote_missing: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default="0")
     # Optimistic locking: a second reviewer writing from a stale copy gets 409.
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
 
@@ -138,7 +144,14 @@ class FeedbackItem(Timestamped, Base):
             "example": self.example, "questions": self.questions, "hawkeye_refs": self.hawkeye_refs,
             "confidence": self.confidence, "quote": self.quote, "quote_start": self.quote_start,
             "quote_end": self.quote_end, "verified": self.verified, "status": self.status, "model": self.model_id,
-            "version": self.version,
+            "version": self.version, "edited": self.edited, "quote_missing": self.quote_missing,
+            "decided": self.decided,
         }
+
+    @property
+    def decided(self) -> bool:
+        """A reviewer's work is in it: accepted, rejected, edited or written by a reviewer. Section
+        edits and re-analyses never hide a decided item (app.review.state)."""
+        return self.status != "pending" or self.edited or self.source == "custom"
 
     __mapper_args__ = {"version_id_col": version}

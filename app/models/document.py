@@ -78,6 +78,12 @@ class Section(Base):
     last_block: Mapped[int | None] = mapped_column(Integer)
     # [[block index, offset in text (-1 for the heading itself), length], ...]
     anchors: Mapped[list] = mapped_column(JSONType, nullable=False, default=list, server_default="[]")
+    # The analysis whose status and progress this section shows: the newest one started for it.
+    # Which feedback is live is the items' own business (FeedbackItem.superseded); app.review.state
+    # owns both. use_alter: sections and analyses refer to each other.
+    current_analysis_id: Mapped[int | None] = mapped_column(
+        ForeignKey("analyses.id", ondelete="SET NULL", use_alter=True), index=True
+    )
 
     def to_dict(self, with_text: bool = True) -> dict:
         data = {
@@ -88,6 +94,7 @@ class Section(Base):
             "level": self.level,
             "detection": self.detection,
             "char_count": len(self.text),
+            "current_analysis_id": self.current_analysis_id,
         }
         if with_text:
             data["text"] = self.text

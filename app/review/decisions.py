@@ -8,6 +8,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from app.models import Document, FeedbackItem, ReviewEvent, Section, User
 
+from . import state
 from .quotes import verify_quote
 from .schema import RISKS, TYPES, clean_text
 
@@ -36,6 +37,9 @@ def _apply(db: Session, item: FeedbackItem, user: User, action: str, expected_ve
     if not isinstance(expected_version, int) or isinstance(expected_version, bool):
         raise DecisionError(400, "missing_version", "Send the item's version you are changing (optimistic locking).")
     before = snapshot(item)
+    if item.superseded:
+        raise DecisionError(409, "item_superseded", "A newer analysis of this section replaced this item; reload the feedback.",
+                            item.to_dict())
     if item.version != expected_version:
         current = item.to_dict()
         _event(db, item, user, action, before, {"outcome": "conflict", "your_version": expected_version, "current_version": item.version}, reason)
@@ -46,8 +50,10 @@ def _apply(db: Session, item: FeedbackItem, user: User, action: str, expected_ve
         db.flush()  # UPDATE … WHERE version = expected: a concurrent winner makes this match no row
     except StaleDataError:
         db.rollback()
-        fresh = db.get(FeedbackItem, item.id)
-        db.refresh(fresh)
+        fresh = db.get(FeedbackItem, item.id, populate_existing=True)
+        if fresh is None or fresh.superseded:  # a re-analysis replaced the undecided item meanwhile
+            raise DecisionError(409, "item_superseded", "A newer analysis of this section replaced this item; reload the feedback.",
+                                fresh.to_dict() if fresh else None)
         _event(db, fresh, user, action, before, {"outcome": "conflict", "your_version": expected_version, "current_version": fresh.version}, reason)
         db.commit()
         raise DecisionError(409, "version_conflict", "Someone changed this item first; here is the current version.", fresh.to_dict())
@@ -88,16 +94,16 @@ def edit(db: Session, item: FeedbackItem, user: User, changes: dict, expected_ve
     def change(target):
         for field, value in cleaned.items():
             setattr(target, field, value)
+        target.edited = True  # the reviewer's text: a re-analysis keeps it
 
     return _apply(db, item, user, "edit", expected_version, reason, change)
 
 
-def decide_all(db: Session, document: Document, user: User, decision: str, item_ids: list[int] | None,
-               live: list[FeedbackItem]) -> list[FeedbackItem]:
+def decide_all(db: Session, document: Document, user: User, decision: str, item_ids: list[int] | None) -> list[FeedbackItem]:
     """One decision on every live item of a document (or the listed ones), each with its event."""
     if decision not in DECISIONS:
         raise DecisionError(400, "invalid_decision", "decision must be accept, reject or revert.")
-    items = [i for i in live if item_ids is None or i.id in item_ids]
+    items = [i for i in state.live_items(db, [document.id]) if item_ids is None or i.id in item_ids]
     for item in items:
         before = snapshot(item)
         item.status = DECISIONS[decision]

@@ -1,48 +1,21 @@
-"""What a document's analyses add up to: the newest analysis of each section, the feedback that
-counts now, the document's status, and its summary (risk score, key risks, recommendations,
-compliance concerns)."""
+"""What a document's analyses add up to: the document's status and its summary (risk score, key
+risks, recommendations, compliance concerns), from each section's current analysis and the live
+feedback, both read through `app.review.state`."""
 from __future__ import annotations
 
 import math
 from datetime import datetime, timezone
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import events
 from app.jobs import enqueue
-from app.models import Analysis, Document, FeedbackItem
+from app.models import Analysis, Document
+
+from .state import current_analyses, current_statuses, live_items
 
 ACTIVE = ("queued", "running", "deferred")
-
-
-def _newest_per_section(document_id: int):
-    return (select(Analysis.section_id, func.max(Analysis.id).label("id"))
-            .where(Analysis.document_id == document_id).group_by(Analysis.section_id).subquery())
-
-
-def latest_analyses(db: Session, document_id: int) -> list[Analysis]:
-    """The newest analysis of each section."""
-    newest = _newest_per_section(document_id)
-    return list(db.scalars(select(Analysis).join(newest, Analysis.id == newest.c.id)))
-
-
-def latest_statuses(db: Session, document_id: int) -> list[tuple[int, str]]:
-    """(id, status) of the newest analysis of each section: what a status decision needs, without
-    loading every analysis row as an object (it runs after every job)."""
-    newest = _newest_per_section(document_id)
-    return [(row.id, row.status) for row in db.execute(select(Analysis.id, Analysis.status).join(newest, Analysis.id == newest.c.id))]
-
-
-def live_items(db: Session, document_ids: list[int]) -> list[FeedbackItem]:
-    """The feedback that counts now: items of each section's newest analysis, plus custom items."""
-    if not document_ids:
-        return []
-    live = [a.id for d in document_ids for a in latest_analyses(db, d)]
-    return list(db.scalars(select(FeedbackItem).where(
-        FeedbackItem.document_id.in_(document_ids),
-        FeedbackItem.analysis_id.in_(live) | (FeedbackItem.source == "custom"),
-    ).order_by(FeedbackItem.section_id, FeedbackItem.quote_start, FeedbackItem.id)))
 
 
 def derive_status(analyses: list[Analysis]) -> str:
@@ -50,7 +23,7 @@ def derive_status(analyses: list[Analysis]) -> str:
 
 
 def status_of(statuses: set[str]) -> str:
-    """A document's status from the statuses of its sections' newest analyses."""
+    """A document's status from the statuses of its sections' current analyses."""
     if not statuses:
         return "uploaded"
     if statuses & set(ACTIVE):
@@ -76,7 +49,7 @@ def settle_document(db: Session, redis, document_id: int) -> None:
     if document is None:
         db.rollback()
         return
-    latest = latest_statuses(db, document_id)
+    latest = current_statuses(db, document_id)
     document.status = status_of({status for _, status in latest})
     db.commit()
     events.publish(redis, document_id, "document", {"id": document_id, "status": document.status})
@@ -95,7 +68,7 @@ def summarise(db: Session, redis, document_id: int) -> dict | None:
     if document is None:
         db.rollback()
         return None
-    analyses = latest_analyses(db, document_id)
+    analyses = current_analyses(db, document_id)
     completed = [a.id for a in analyses if a.status == "completed"]
     items = [i for i in live_items(db, [document_id]) if i.status != "rejected"]
     raw = sum(RISK_WEIGHT.get(i.risk_level, 1) * TYPE_WEIGHT.get(i.type, 1) for i in items)

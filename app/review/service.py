@@ -8,18 +8,18 @@ import logging
 import threading
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, configure_mappers
 
 from app import events
 from app.jobs import job_exists, submit_fairly
 from app.llm.errors import CapacityExhausted, RequestInvalid
 from app.llm.types import Sampling
-from app.models import Analysis, Document, FeedbackItem, Section, User, utcnow
+from app.models import Analysis, Document, Section, User, utcnow
 
 from . import prompts
-from .outcome import ACTIVE, latest_analyses, latest_statuses, live_items, locked_document, settle_document
-from .quotes import verify_quote
+from . import state
+from .outcome import ACTIVE, locked_document, settle_document
 from .schema import Item, OutputInvalid, parse_items, parse_tool_input
 
 log = logging.getLogger(__name__)
@@ -78,6 +78,7 @@ def start_analyses(db: Session, redis, document: Document, section_ids: list[int
     db.flush()
     for analysis in new:
         analysis.rq_job_id = analysis.job_id
+        state.make_current(sections[analysis.section_id], analysis)
     document.status = "processing"
     db.commit()
     if new:
@@ -246,28 +247,37 @@ def run_analysis(db: Session, redis, chain, analysis_id: int, *, max_total_wait_
         return _complete(db, redis, analysis, section, _merge_duplicates(items), dropped, model_ids, providers, len(chunks))
 
 
+def _lock_for_results(db, analysis_id: int) -> tuple[Analysis, Section]:
+    """The analysis and its section as they are now, both locked: sections first, as section edits
+    lock them, so the two never deadlock. A second run of the same analysis waits here; a cancel or
+    a section edit made meanwhile is seen (a merge may have moved the analysis to another section)."""
+    while True:
+        section_id = db.scalar(select(Analysis.section_id).where(Analysis.id == analysis_id))
+        section = db.scalars(select(Section).where(Section.id == section_id).with_for_update()
+                             .execution_options(populate_existing=True)).one_or_none()
+        locked = db.scalars(select(Analysis).where(Analysis.id == analysis_id).with_for_update()
+                            .execution_options(populate_existing=True)).one()
+        if section is not None and locked.section_id == section.id:
+            return locked, section
+        db.rollback()
+
+
 def _complete(db, redis, analysis, section, items, dropped, model_ids, providers, chunks) -> str:
-    # Lock the row: a second run of the same analysis (after a re-enqueue) waits here, then replaces.
-    locked = db.scalars(select(Analysis).where(Analysis.id == analysis.id).with_for_update()
-                        .execution_options(populate_existing=True)).one()  # a cancel made meanwhile is seen
+    analysed = (section.text, section.title)
+    locked, section = _lock_for_results(db, analysis.id)
     if locked.status == "cancelled":
         db.rollback()
         return "cancelled"
-    db.execute(delete(FeedbackItem).where(FeedbackItem.analysis_id == analysis.id))
+    if locked.status == "completed":  # a second run of a finished analysis changes nothing
+        db.rollback()
+        return "completed"
     source = "rules" if providers == {"offline"} else "ai"
     model = ", ".join(sorted(model_ids))
-    for item in items:
-        span = verify_quote(item.quote, section.text)
-        db.add(FeedbackItem(
-            document_id=analysis.document_id, section_id=section.id, analysis_id=analysis.id, source=source,
-            type=item.type, category=item.category, risk_level=item.risk_level, description=item.description,
-            suggestion=item.suggestion, example=item.example, questions=item.questions, hawkeye_refs=item.hawkeye_refs,
-            confidence=item.confidence, quote=item.quote, quote_start=span[0] if span else None,
-            quote_end=span[1] if span else None, verified=span is not None, model_id=model,
-        ))
+    state.record_analysis(db, locked, section, items, source, model)
     locked.status, locked.progress, locked.finished_at = "completed", 1.0, utcnow()
     locked.model_id, locked.provider = model[:200], ",".join(sorted(providers))[:30]
-    locked.items_dropped, locked.chunks, locked.stale = dropped, chunks, False
+    # A reviewer who edited the section while the model answered sees the analysis marked stale.
+    locked.items_dropped, locked.chunks, locked.stale = dropped, chunks, (section.text, section.title) != analysed
     locked.deferred_until = None
     db.commit()
     events.publish(redis, analysis.document_id, "analysis", locked.to_dict())
@@ -314,15 +324,14 @@ def warm_up(db: Session) -> None:
 
     Each job runs in a freshly forked work horse: what the parent has prepared (mapper configuration,
     SQLAlchemy's compiled-statement cache) the horse inherits, and what it has not, every horse redoes
-    on its first query. Only reads and a no-op delete are run, for ids that do not exist, and rolled back.
+    on its first query. Only reads are run, for ids that do not exist, and rolled back.
     """
     configure_mappers()
     try:
         db.get(Analysis, 0), db.get(Section, 0), db.get(Document, 0), locked_document(db, 0)
         db.scalars(select(Analysis).where(Analysis.id == 0).with_for_update()).first()
-        db.execute(delete(FeedbackItem).where(FeedbackItem.analysis_id == 0))
-        latest_analyses(db, 0), latest_statuses(db, 0)
-        live_items(db, [0])
+        state.current_analyses(db, 0), state.current_statuses(db, 0)
+        state.live_items(db, [0])
         db.scalars(select(Section).where(Section.document_id == 0).order_by(Section.position)).all()
     finally:
         db.rollback()

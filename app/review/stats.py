@@ -12,7 +12,7 @@ from app.models import Analysis, Document, FeedbackItem, ModelCall
 
 from app.exports.records import spreadsheet_cell
 
-from .outcome import latest_analyses, live_items
+from .state import current_analyses, live_items, progress_rows
 
 # Rough list prices per million tokens (input, output) used only for the estimate shown to admins.
 PRICE_PER_MTOK = {"haiku": (1.0, 5.0), "default": (3.0, 15.0)}
@@ -34,7 +34,7 @@ def _breakdown(items: list[FeedbackItem]) -> dict:
 
 
 def document_stats(db: Session, document: Document) -> dict:
-    analyses = latest_analyses(db, document.id)
+    analyses = current_analyses(db, document.id)
     sections = len(document.sections)
     done = sum(1 for a in analyses if a.status == "completed")
     return {"document_id": document.id, "title": document.title, "status": document.status, "risk_score": document.risk_score,
@@ -101,7 +101,7 @@ def to_csv(stats: dict) -> str:
 
 def progress_by_document(db: Session, document_ids: list[int]) -> dict[int, dict]:
     """For the dashboard, per document: sections, how many of them are analysed, in progress or
-    failed (each section's newest analysis), and the time of the last change anyone made."""
+    failed (each section's current analysis), and the time of the last change anyone made."""
     from sqlalchemy import func
 
     from app.models import ReviewEvent, Section
@@ -112,11 +112,8 @@ def progress_by_document(db: Session, document_ids: list[int]) -> dict[int, dict
     for document_id, count in db.execute(select(Section.document_id, func.count()).where(
             Section.document_id.in_(document_ids)).group_by(Section.document_id)):
         result[document_id]["sections"] = count
-    newest = (select(func.max(Analysis.id).label("id")).where(Analysis.document_id.in_(document_ids))
-              .group_by(Analysis.section_id).subquery())
     latest = {}
-    for document_id, status, updated in db.execute(select(Analysis.document_id, Analysis.status, Analysis.updated_at)
-                                                   .join(newest, Analysis.id == newest.c.id)):
+    for document_id, status, updated in progress_rows(db, document_ids):
         row = result[document_id]
         if status == "completed":
             row["analysed"] += 1

@@ -13,7 +13,7 @@ from app.idempotency import idempotent
 from app.models import Analysis, Document, FeedbackItem, ReviewEvent, Section
 from app.security import rate_limit
 
-from . import decisions, live, outcome, reanalysis, service
+from . import decisions, live, reanalysis, service, state
 from . import stats as statistics
 
 bp = Blueprint("review", __name__, url_prefix="/api")
@@ -48,7 +48,10 @@ def start(document_id: int):
                        extra={"in_flight": exc.in_flight, "asked": exc.asked, "limit": exc.limit}) from exc
     except service.AnalysisError as exc:
         raise APIError(422, exc.code, exc.message) from exc
-    return jsonify({"jobs": [{"id": a.id, "section_id": a.section_id, "status": a.status} for a in analyses]}), 202
+    # What each re-analysis will do, for the reviewer's confirmation: decided items stay, undecided
+    # AI items are replaced when it completes.
+    return jsonify({"jobs": [{"id": a.id, "section_id": a.section_id, "status": a.status,
+                              **state.reanalysis_preview(db.session, a.section_id)} for a in analyses]}), 202
 
 
 def _analysis(analysis_id: int) -> Analysis:
@@ -77,7 +80,7 @@ def document_events(document_id: int):
     subscription = hub.open(current_user.id, document.id)
     try:
         snapshot = {"document": {"id": document.id, "status": document.status, "risk_score": document.risk_score},
-                    "analyses": [a.to_dict() for a in outcome.latest_analyses(db.session, document.id)],
+                    "analyses": [a.to_dict() for a in state.current_analyses(db.session, document.id)],
                     "section_ids": [s.id for s in document.sections]}
     except BaseException:
         hub.close(subscription)
@@ -101,7 +104,7 @@ def feedback(document_id: int):
         threshold = float(request.args.get("min_confidence", current_app.config["MIN_CONFIDENCE"]))
     except ValueError as exc:
         raise APIError(400, "invalid_min_confidence", "min_confidence must be a number from 0 to 1.") from exc
-    items = outcome.live_items(db.session, [document.id])
+    items = state.live_items(db.session, [document.id])
     shown = [i for i in items if i.source == "custom" or (i.confidence or 0) >= threshold]
     return jsonify({"items": [i.to_dict() for i in shown], "hidden": len(items) - len(shown), "min_confidence": threshold})
 
@@ -173,8 +176,7 @@ def decide_all(document_id: int):
     if item_ids is not None and not (isinstance(item_ids, list) and all(isinstance(i, int) for i in item_ids)):
         raise APIError(400, "invalid_item_ids", "item_ids must be a list of item ids.")
     try:
-        items = decisions.decide_all(db.session, document, current_user, body.get("decision"), item_ids,
-                                     outcome.live_items(db.session, [document.id]))
+        items = decisions.decide_all(db.session, document, current_user, body.get("decision"), item_ids)
     except decisions.DecisionError as exc:
         raise _decision_error(exc) from exc
     live.items_changed(_redis(), document.id, items, current_user.id)

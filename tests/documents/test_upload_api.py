@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Analysis, Document, FeedbackItem, Section
+from app.review import state
 from tests.conftest import csrf_token, login
 from tests.documents import corpus
 
@@ -125,14 +126,15 @@ def test_delete_removes_rows_and_stored_files(signed_in, app):
     assert signed_in.get(f"/api/documents/{doc['id']}").status_code == 404
 
 
-def _add_analysis_with_item(app, section_id, document_id, quote_start):
+def _add_analysis_with_item(app, section_id, document_id, quote, quote_start):
     with app.app_context():
         analysis = Analysis(document_id=document_id, section_id=section_id, status="completed")
         db.session.add(analysis)
         db.session.flush()
+        state.make_current(db.session.get(Section, section_id), analysis)
         db.session.add(FeedbackItem(document_id=document_id, section_id=section_id, analysis_id=analysis.id,
-                                    type="gap", description="d", quote="x", quote_start=quote_start,
-                                    quote_end=quote_start + 1, verified=True))
+                                    type="gap", description="d", quote=quote, quote_start=quote_start,
+                                    quote_end=quote_start + len(quote), verified=True))
         db.session.commit()
         return analysis.id
 
@@ -141,7 +143,7 @@ def test_rename_merge_split_keep_feedback_and_mark_analyses_stale(signed_in, app
     doc = upload(signed_in, "a.docx", corpus.heading_styles()[0]).get_json()
     first, second, third = (s["id"] for s in doc["sections"])
     base = f"/api/documents/{doc['id']}/sections"
-    analysis_id = _add_analysis_with_item(app, second, doc["id"], 0)
+    analysis_id = _add_analysis_with_item(app, second, doc["id"], "Scope body", 0)
 
     renamed = signed_in.patch(f"{base}/{first}", json={"title": "Summary"}, headers={"X-CSRFToken": signed_in.csrf})
     assert renamed.status_code == 200 and renamed.get_json()["sections"][0]["title"] == "Summary"

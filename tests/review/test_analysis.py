@@ -338,7 +338,7 @@ def test_jobs_finishing_together_never_leave_a_stale_document_status(app, make_u
         # As left by an earlier run, so that A's stale answer ("processing") is a change it would write.
         db.session.execute(update(Document).where(Document.id == document["id"]).values(status="partially_completed"))
         db.session.commit()
-    real = outcome.latest_statuses
+    real = outcome.current_statuses
     a_has_read = threading.Event()
 
     def slow_for_a(session, document_id):
@@ -348,7 +348,7 @@ def test_jobs_finishing_together_never_leave_a_stale_document_status(app, make_u
             time.sleep(1.0)  # A holds what it read while B completes
         return rows
 
-    monkeypatch.setattr(outcome, "latest_statuses", slow_for_a)
+    monkeypatch.setattr(outcome, "current_statuses", slow_for_a)
 
     def finish(analysis_id, wait_for_a):
         with app.app_context():

@@ -4,7 +4,8 @@ import threading
 
 
 from app.extensions import db
-from app.models import Analysis, FeedbackItem
+from app.models import Analysis, FeedbackItem, Section
+from app.review import state
 from tests.conftest import csrf_token, login
 from tests.documents.corpus import tables_in_reading_order
 
@@ -20,6 +21,7 @@ def setup_document(app, make_user):
         analysis = Analysis(document_id=doc["id"], section_id=section["id"], status="completed")
         db.session.add(analysis)
         db.session.flush()
+        state.make_current(db.session.get(Section, section["id"]), analysis)
         item = FeedbackItem(document_id=doc["id"], section_id=section["id"], analysis_id=analysis.id, source="ai",
                             type="important", description="Say who.", risk_level="Medium", confidence=0.8)
         db.session.add(item)

@@ -239,7 +239,7 @@ def test_decisions_edits_custom_items_and_section_edits_are_published(app, make_
     assert listener.next("sections") == {"action": "rename", "section_ids": [section["id"]], "by": 1}
     levelled = client.patch(base, json={"level": 3}, headers=h)
     assert levelled.status_code == 200 and levelled.get_json()["sections"][0]["level"] == 3
-    assert listener.next("sections")["action"] == "level"
+    assert listener.next("sections")["action"] == "change_level"
     for bad in (0, 10, "2", True, None):
         refused = client.patch(base, json={"level": bad}, headers=h)
         assert refused.status_code == 422 and refused.get_json()["error"]["code"] == "invalid_level"
