@@ -16,7 +16,8 @@ from app import create_app
 from app.events import channel
 from app.extensions import db
 from app.idempotency import idempotent
-from app.models import Analysis, FeedbackItem
+from app.models import Analysis, FeedbackItem, Section
+from app.review import state
 from tests.conftest import _clean, app_config, login
 from tests.documents.corpus import headed_sections
 
@@ -155,6 +156,7 @@ def complete_with_items(app, document):
             analysis = Analysis(document_id=document["id"], section_id=section["id"], status="completed", progress=1.0)
             db.session.add(analysis)
             db.session.flush()
+            state.make_current(db.session.get(Section, section["id"]), analysis)  # the section's current analysis
             for status in ("pending", "accepted", "rejected"):
                 db.session.add(FeedbackItem(document_id=document["id"], section_id=section["id"], analysis_id=analysis.id,
                                             source="ai", type="important", description=f"An {status} item.",
