@@ -64,7 +64,8 @@ def cancel(analysis_id: int):
 @login_required
 def document_events(document_id: int):
     document = owned_or_404(Document, document_id)
-    snapshot = {"document": {"id": document.id, "status": document.status, "risk_score": document.risk_score},
+    snapshot = {"document": {"id": document.id, "status": document.status, "risk_score": document.risk_score,
+                             "not_scored_reason": document.not_scored_reason},
                 "analyses": [a.to_dict() for a in outcome.latest_analyses(db.session, document.id)]}
     db.session.remove()  # hold no database connection for the life of the stream
     response = Response(stream_with_context(events.stream(_redis(), document_id, snapshot)), mimetype="text/event-stream")

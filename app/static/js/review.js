@@ -240,13 +240,14 @@ function showProgress() {
   renderProgress([...state.analyses.values()], progressNodes);
 }
 
-function setDocumentStatus(status, riskScore) {
+function setDocumentStatus(status, riskScore, notScoredReason) {
   if (status) {
     nodes.status.textContent = statusLabel(status);
     nodes.status.className = `badge status-${status}`;
     nodes.status.dataset.status = status;
   }
   if (riskScore !== undefined && riskScore !== null) nodes.risk.textContent = `Risk score ${Math.round(riskScore)}`;
+  else if (notScoredReason) nodes.risk.textContent = `Risk: not scored. ${notScoredReason}`;
 }
 
 let feedbackTimer = null;
@@ -300,7 +301,7 @@ function connectEvents() {
   subscribe(documentId, {
     snapshot(data) {
       for (const analysis of data.analyses) state.analyses.set(analysis.section_id, analysis);
-      setDocumentStatus(data.document.status, data.document.risk_score);
+      setDocumentStatus(data.document.status, data.document.risk_score, data.document.not_scored_reason);
       renderNavigator();
       if (currentSection()) renderSection();
       showProgress();
@@ -315,7 +316,7 @@ function connectEvents() {
       }
     },
     summary(data) {
-      setDocumentStatus(data.status, data.risk_score);
+      setDocumentStatus(data.status, data.risk_score, data.not_scored_reason);
       stats.refreshSoon();
     },
     export: (data) => exporter.onEvent(data),
@@ -345,7 +346,7 @@ async function load() {
     state.sections = sections.sections;
     state.items = new Map(feedback.items.map((i) => [i.id, i]));
     state.hidden = feedback.hidden;
-    setDocumentStatus(detail.status, detail.risk_score);
+    setDocumentStatus(detail.status, detail.risk_score, detail.not_scored_reason);
     const wanted = Number((location.hash.match(/^#section-(\d+)$/) || [])[1]);
     const index = state.sections.findIndex((s) => s.id === wanted);
     state.index = index >= 0 ? index : 0;
