@@ -3,6 +3,7 @@ counts now, the document's status, and its summary (risk score, key risks, recom
 compliance concerns)."""
 from __future__ import annotations
 
+import logging
 import math
 from collections import Counter
 from datetime import datetime, timezone
@@ -11,10 +12,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app import events
+from app.logs import CONSOLE
 from app.jobs import enqueue
 from app.models import Analysis, Document, FeedbackItem
 
 ACTIVE = ("queued", "running", "deferred")
+log = logging.getLogger(__name__)
 
 
 def _newest_per_section(document_id: int):
@@ -132,6 +135,10 @@ def summarise(db: Session, redis, document_id: int) -> dict | None:
     document.risk_score, document.summary = score, summary
     document.status = derive_status(analyses)
     db.commit()
+    counts = summary["counts"]
+    log.info("analysis of \u201c%s\u201d finished: %s, %s, %s feedback items, %s of %s sections analysed", document.title,
+             document.status.replace("_", " "), "not scored" if score is None else f"risk score {score:g}", counts["items"],
+             counts["sections_analysed"], counts["sections"], extra={**CONSOLE, "document_id": document_id})
     events.publish(redis, document_id, "summary", {"id": document_id, "risk_score": score, "not_scored_reason": reason,
                                                     "status": document.status})
     return summary
