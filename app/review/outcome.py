@@ -104,7 +104,7 @@ def not_scored_reason(analyses: list[Analysis]) -> str:
     detail = f"{message.rstrip('.')} ({code})" if message else code
     every = "the only section" if len(analyses) == 1 else f"all {len(failed)} sections" if len(failed) == len(analyses) \
         else f"{len(failed)} sections"
-    return f"Not scored: the analysis of {every} failed: {detail}. Run the analysis again once the cause is fixed."
+    return f"The analysis of {every} failed: {detail}. Run the analysis again once the cause is fixed."
 
 
 def summarise(db: Session, redis, document_id: int) -> dict | None:
