@@ -62,7 +62,9 @@ _ACRONYM = re.compile(r"\b[A-Z][A-Z0-9&]{1,5}s?\b")
 _COMMON_ACRONYMS = frozenset(
     "UK US USA EU UN ID OK PDF CEO CFO COO CTO IT HR AM PM UTC GMT BST CET FAQ URL API NA N/A TBD TBC TODO FIXME "
     "CSV PDF HTML SQL AWS USD GBP EUR VAT PO PR QA Q1 Q2 Q3 Q4 AI ML MD ISO GDPR IBAN NB PS OR AND THE A I II III IV "
-    "VI VII VIII IX X XI XII NO YES FY H1 H2 MR MRS MS DR SMS PIN XS XL XXL XXXL".split())
+    "VI VII VIII IX X XI XII NO YES FY H1 H2 MR MRS MS DR SMS PIN XS XL XXL XXXL XML JSON USB CPU RAM GPS DNA "
+    "TV PC IP UI UX OS".split())
+MAX_ACRONYMS_PER_SECTION = 2  # a suggestion, not a wall: the first two undefined ones in a section
 _VAGUE = re.compile(
     r"\b(?:several|some(?: of the)?|a number of|a few|many(?: of the)?|numerous|multiple|a handful of|a couple of|a lot of|lots of|"
     r"a large number of|a small number of|a significant number of|a majority of|most(?: of the)?)\s+(?:[a-z-]+\s+)?"
@@ -178,7 +180,18 @@ def _defined(acronym: str, text: str) -> bool:
     return any(_initials_fit(acronym, m.group(1) or m.group(2)) for m in spelled)
 
 
+def _shouted(line: str, match: re.Match) -> bool:
+    """Part of a run of words in capitals ("ALFA BRAVO", "DO NOT SHIP"), or a long capitalised word."""
+    # Only neighbours with nothing but a space between: "SIM, KYC and AML" is a list of acronyms.
+    before = re.search(r"([A-Za-z]+) $", line[:match.start()])
+    after = re.match(r" ([A-Za-z]+)", line[match.end():])
+    neighbours = [m.group(1) for m in (before, after) if m]
+    return any(len(w) >= 2 and w.isupper() for w in neighbours) or len(match.group(0)) >= 6
+
+
 def acronyms(title: str, text: str) -> list[dict]:
+    if re.search(r"acronym|abbreviation|glossary|definitions|terms used", title, re.I):
+        return []  # the section that defines them
     found, seen = [], set()
     text = _PLACEHOLDER.sub(lambda m: " " * len(m.group(0)), text)  # "[NAME of …]" is a placeholder, not an acronym
     for line, _ in _lines(text):
@@ -194,7 +207,11 @@ def acronyms(title: str, text: str) -> list[dict]:
                 continue
             if not re.search(r"[A-Z].*[A-Z]", base) or _defined(base, text) or _defined(base, title):
                 continue
+            if _shouted(line, match) or re.search(rf"\b{re.escape(base.lower())}\b", text):
+                continue  # a word in capitals ("ANYONE", "TITLE"), not an acronym
             seen.add(base)
+            if len(found) >= MAX_ACRONYMS_PER_SECTION:
+                return found
             found.append(_item("undefined_acronym", "suggestion", f"Acronym \u201c{word}\u201d is used without being defined.",
                                f"Spell it out at first use: \u201cfull name ({base})\u201d.", "Low", word, 0.75))
     return found

@@ -57,6 +57,15 @@ def test_every_item_names_its_rule_and_a_hawkeye_point():
             assert item["quote"] is None or item["quote"] in case["text"]
 
 
+def test_acronyms_are_few_per_section_and_words_in_capitals_are_not_acronyms():
+    text = ("The SIM, KYC, OTP and AML checks all ran. Do NOT ship to ANYONE until the LOA is signed. "
+            "The ALFA BRAVO route was used.")
+    flagged = [i["quote"] for i in review_section("Background", text) if i["rule"] == "undefined_acronym"]
+    assert flagged == ["SIM", "KYC"]
+    assert not [i for i in review_section("Acronyms", "KYC know your customer\nAML anti money laundering")
+                if i["rule"] == "undefined_acronym"]
+
+
 def _handbook(sections: int) -> list[tuple[str, str]]:
     body = ("Records will be reviewed every quarter. Copies will be retained for six years. Access logs will be "
             "checked monthly. Forms will be scanned within two days. Requests will be answered within 5 days.")
