@@ -64,14 +64,19 @@ class Terminal:
     def __init__(self):
         self.fd = sys.stdin.fileno() if sys.stdin is not None and sys.stdin.isatty() else None
         self.previous = None
+        self.watching = False  # read Enter only once the terminal is ours (a background read would stop us)
 
     def take(self) -> None:
         if self.fd is None:
             return
         try:
-            self.previous = os.tcgetpgrp(self.fd)
-            os.setpgid(0, 0)
-            self._set_foreground(os.getpgrp())
+            if os.tcgetpgrp(self.fd) != os.getpgrp():
+                return  # started in the background (`make run &`): leave the terminal to the shell
+            self.previous = os.getpgrp()
+            if os.getpgrp() != os.getpid():  # under make: a group of our own (a leader already has one)
+                os.setpgid(0, 0)
+                self._set_foreground(os.getpgrp())
+            self.watching = True
         except OSError:
             self.previous = None
 
@@ -91,7 +96,7 @@ class Terminal:
 
     def enter_pressed(self, timeout: float) -> bool:
         """Wait up to ``timeout`` seconds; True when a line was typed."""
-        if self.fd is None:
+        if not self.watching:
             time.sleep(timeout)
             return False
         try:
@@ -101,7 +106,8 @@ class Terminal:
         if not ready:
             return False
         if not os.read(self.fd, 1024):  # end of input: stop watching it
-            self.fd = None
+            self.watching = False
+            return False
         return True
 
 
@@ -125,14 +131,21 @@ def wait_ready(url: str, deadline_s: float, procs: dict, stopping=lambda: False)
 
 
 def main() -> int:
+    terminal = Terminal()
+    terminal.take()
+    try:
+        return run(terminal)
+    finally:
+        terminal.give_back()
+
+
+def run(terminal: Terminal) -> int:
     env = dict(os.environ)
     INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
     development_secret_key()  # made once, before several processes race to make it
     env.setdefault("PORT", "8000")
     env.setdefault("HOST", "127.0.0.1")
     env.setdefault("LOG_FORMAT", "text")  # JSON stays the default everywhere else (production)
-    terminal = Terminal()
-    terminal.take()
     if not env.get("PROMETHEUS_MULTIPROC_DIR"):
         # One metrics folder for web, worker and scheduler, so /metrics shows job metrics too;
         # emptied at each start (counters begin again at zero with the processes).
@@ -209,7 +222,6 @@ def main() -> int:
                 proc.kill()
         if valkey is not None:
             valkey.stop()
-        terminal.give_back()
         print("AI-Prism stopped.", flush=True)
     return code
 
