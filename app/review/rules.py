@@ -63,7 +63,7 @@ _COMMON_ACRONYMS = frozenset(
     "UK US USA EU UN ID OK PDF CEO CFO COO CTO IT HR AM PM UTC GMT BST CET FAQ URL API NA N/A TBD TBC TODO FIXME "
     "CSV PDF HTML SQL AWS USD GBP EUR VAT PO PR QA Q1 Q2 Q3 Q4 AI ML MD ISO GDPR IBAN NB PS OR AND THE A I II III IV "
     "VI VII VIII IX X XI XII NO YES FY H1 H2 MR MRS MS DR SMS PIN XS XL XXL XXXL XML JSON USB CPU RAM GPS DNA "
-    "TV PC IP UI UX OS".split())
+    "TV PC IP UI UX OS CCTV".split())
 MAX_ACRONYMS_PER_SECTION = 2  # a suggestion, not a wall: the first two undefined ones in a section
 _VAGUE = re.compile(
     r"\b(?:several|some(?: of the)?|a number of|a few|many(?: of the)?|numerous|multiple|a handful of|a couple of|a lot of|lots of|"

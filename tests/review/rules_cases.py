@@ -321,3 +321,57 @@ HELD_OUT = [
          "1. Add an alarm on payout failure rate above 2% (Owner: Payouts team; Due: 15-Aug-2025)\n"
          "2. Add the alarm to the on-call runbook (Owner: Lee Chan; Completed: 20-Jul-2025)", must_not=[]),
 ]
+
+# A third batch, written and labelled after the rules were last changed and before they were run on
+# it (bench.rules reports it alone as well).
+HELD_OUT_2 = [
+    case("h2_capa_actions", "CAPA actions",
+         "CAPA-0193: retrain the packing line on label checks. Owner: Line 3 Supervisor. Due: 2026-02-27\n"
+         "CAPA-0194: add a vision check for label orientation\n"
+         "CAPA-0195: review supplier label specs with Purchasing by end of Q1",
+         expect=[("action_owner_date", "CAPA-0194"), ("action_owner_date", "CAPA-0195")]),
+    case("h2_timeline_narrative_order", "Sequence of events",
+         "On 2 February 2026 the complaint arrived.\nOn 4 February 2026 the lot was placed on hold.\n"
+         "On 3 February 2026 the retained samples were pulled.",
+         expect=[("timeline_order", "On 3 February 2026")]),
+    case("h2_vague_handful", "Summary",
+         "A handful of complaints mentioned damaged seals; all came from the Bristol depot.",
+         expect=[("vague_quantity", "A handful of complaints")]),
+    case("h2_numbers_fine", "Scope",
+         "We reviewed 48 complaints from 11 customers between 1 and 31 January 2026.",
+         must_not=[("vague_quantity", None)]),
+    case("h2_placeholder_insert", "Approvals",
+         "Approved by <insert approver> on behalf of the quality board.",
+         expect=[("placeholder", "<insert approver>")]),
+    case("h2_tbd_in_lowercase_sentence", "Background",
+         "The cost of the recall is still to be worked out with finance and the insurer.",
+         must_not=[("placeholder", None)]),
+    case("h2_finding_no_evidence_identified", "Key findings",
+         "The review identified that the night shift skipped the second check.",
+         expect=[("finding_without_evidence", "The review identified")]),
+    case("h2_finding_with_cctv", "Key findings",
+         "The investigators established that the pallet was dropped, as the CCTV footage shows.",
+         must_not=[("finding_without_evidence", None)]),
+    case("h2_investigation_all_sections", "Executive summary",
+         "This investigation covers the double refunds issued on 12 March 2026.",
+         titles=["Executive summary", "Background", "Timeline", "Root cause analysis", "Corrective actions"], first=True,
+         must_not=[("structure", None)]),
+    case("h2_training_plan_not_investigation", "Introduction",
+         "This plan sets out the refresher training for new investigators in 2026.",
+         titles=["Introduction", "Audience", "Modules", "Schedule"], first=True, must_not=[("structure", None)]),
+    case("h2_acronym_defined_colon", "Background",
+         "MOQ: minimum order quantity. The seller's MOQ was raised to 500 units in April.",
+         must_not=[("undefined_acronym", None)]),
+    case("h2_acronym_undefined_two", "Background",
+         "The NCR was raised after the FAT failed on the second run.",
+         expect=[("undefined_acronym", "NCR"), ("undefined_acronym", "FAT")]),
+    case("h2_impact_figures", "Customer and business impact",
+         "About 2,300 orders were delayed by up to 3 days.",
+         must_not=[("customer_impact", None)]),
+    case("h2_passive_beside_vague", "Lessons learned",
+         "Several investigators missed the alert. The alert wording will be revised.",
+         expect=[("vague_quantity", "Several investigators"), ("passive_voice", "will be revised")]),
+    case("h2_action_by_team_no_date", "Recommendations",
+         "The Seller Support team should add the new hold reason to the macro library.",
+         expect=[("action_owner_date", "The Seller Support team should add")]),
+]
