@@ -36,6 +36,7 @@ bench: $(VENV)/.installed-dev
 	$(PY) -m bench.chat
 	$(PY) -m bench.export
 	$(PY) -m bench.ui
+	$(PY) -m bench.rules
 
 ## 200 reviewers for 2 minutes on loopback (locust), then throughput against a bare Flask hello; prints JSON.
 loadtest: $(VENV)/.installed-dev

@@ -17,7 +17,13 @@ max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "2000"))
 max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", "200"))
 accesslog = "-"
 errorlog = "-"
-loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+# LOG_FORMAT=text (`make run`): a person at a terminal sees gunicorn's warnings and errors only, and
+# an access line only for a request that failed on the server (5xx). JSON (production) keeps all.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "json").strip().lower()
+loglevel = "warning" if LOG_FORMAT == "text" else os.environ.get("LOG_LEVEL", "info").lower()
+# Never logged: load balancer and `make run` health checks, and static files (thousands of lines a day
+# that say nothing).
+QUIET_PATHS = ("/health", "/static/", "/favicon.ico")
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 proc_name = "ai-prism-web"
 
@@ -61,12 +67,22 @@ def on_exit(server):
 
 
 class JsonAccessLogger(Logger):
-    """Access log lines as one JSON object each, carrying the request id."""
+    """Access log lines as one JSON object each, carrying the request id; in text form a short line
+    for server errors only. Health checks and static files are never logged."""
 
     def access(self, resp, req, environ, request_time):
         if not self.access_log_enabled:
             return
+        path = environ.get("PATH_INFO", "")
+        if path.startswith(QUIET_PATHS):
+            return
         atoms = self.atoms(resp, req, environ, request_time)
+        if LOG_FORMAT == "text":
+            status = str(atoms.get("s", ""))
+            if status.startswith("5"):
+                self.access_log.info("%s  %s %s answered %s (%.0f ms)", time.strftime("%H:%M:%S"), atoms.get("m"),
+                                     atoms.get("U"), status, request_time.total_seconds() * 1000)
+            return
         line = {
             "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "level": "INFO",

@@ -38,7 +38,7 @@ def create_app(config: dict | None = None):
 
     from .logs import configure_logging, init_request_ids
 
-    configure_logging(app.config["LOG_LEVEL"])
+    configure_logging(app.config["LOG_LEVEL"], app.config["LOG_FORMAT"])
     init_request_ids(app)
 
     from .metrics import init_metrics

@@ -147,7 +147,8 @@ def analyze_command(files: tuple[Path, ...], email: str | None, timeout: int) ->
         analyses = state.current_analyses(db.session, document_id)
         bad = [a for a in analyses if a.status != "completed"]
         failed += len(bad)
-        click.echo(f"{document.original_filename}: {document.status}, risk score {document.risk_score}, "
+        score = "not scored" if document.risk_score is None else f"risk score {document.risk_score}"
+        click.echo(f"{document.original_filename}: {document.status}, {score}, "
                    f"{len(analyses) - len(bad)}/{len(analyses)} sections analysed")
         for analysis in bad:
             click.echo(f"  section {analysis.section_id}: {analysis.status} {analysis.error_message or ''}".rstrip())

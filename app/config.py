@@ -120,6 +120,10 @@ def load_settings(environ=None) -> dict:
     if provider not in ("bedrock", "offline"):
         raise ConfigError(f"MODEL_PROVIDER must be bedrock or offline, got {provider!r}")
 
+    log_format = _str(env, "LOG_FORMAT", "json").lower()
+    if log_format not in ("json", "text"):
+        raise ConfigError(f"LOG_FORMAT must be json or text, got {log_format!r}")
+
     samesite = _str(env, "SESSION_COOKIE_SAMESITE", "Lax")
     if samesite not in ("Lax", "Strict", "None"):
         raise ConfigError(f"SESSION_COOKIE_SAMESITE must be Lax, Strict or None, got {samesite!r}")
@@ -166,6 +170,7 @@ def load_settings(environ=None) -> dict:
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=_int(env, "SESSION_LIFETIME_HOURS", 12, minimum=1)),
         "CORS_ALLOWED_ORIGINS": _list(env, "CORS_ALLOWED_ORIGINS"),
         "LOG_LEVEL": _str(env, "LOG_LEVEL", "INFO").upper(),
+        "LOG_FORMAT": log_format,
         "PROXY_COUNT": _int(env, "PROXY_COUNT", 0, minimum=0),
         # Sign-in throttling (app/auth/throttle.py): failures per (account, address) and per address
         # are refused past these; failures per account only slow guessing down.

@@ -1,13 +1,19 @@
 """`make run`: the whole product on embedded defaults — web (gunicorn), worker and scheduler.
 
 Starts an embedded Valkey server when REDIS_URL is unset, applies migrations, starts the three
-processes, waits until /health/ready answers 200, prints the URL, and stops everything on Ctrl-C or
-when any process dies.
+processes, waits until /health/ready answers 200, prints the URL (again whenever Enter is pressed),
+and stops everything on Ctrl-C or when any process dies.
+
+The terminal is for a person: LOG_FORMAT defaults to text here (a few lines: ready, analyses started
+and finished, warnings and errors; no access log for health checks or static files). Ctrl-C reaches
+this process only: the three processes run in their own sessions and the embedded Valkey ignores it,
+so they are stopped in order (web, worker, scheduler, then Valkey) and nothing dies mid-request.
 """
 from __future__ import annotations
 
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -29,13 +35,85 @@ def start_embedded_valkey(port: int):
         port=port, data_dir=INSTANCE_DIR / "valkey", persist=True,
         config={"save": "60 1", "appendonly": "no"},
     )
-    server.start(timeout=20)
+    # Valkey inherits a blocked SIGINT: a Ctrl-C sent to the whole process group (a terminal without
+    # job control, `kill -INT -PGID`) must not take Redis away while the worker is still stopping.
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        server.start(timeout=20)
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     return server
 
 
-def wait_ready(url: str, deadline_s: float, procs: dict) -> bool:
+def _own_session():
+    """In each child before exec: its own session (a terminal's Ctrl-C does not reach it; this
+    process stops it in order), and SIGTERM if this process dies without stopping it."""
+    os.setsid()
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+class Terminal:
+    """When started from a terminal, this process takes the foreground so Ctrl-C reaches it alone (not
+    `make`, which would print "Interrupt" and exit non-zero), and hands the foreground back on exit."""
+
+    def __init__(self):
+        self.fd = sys.stdin.fileno() if sys.stdin is not None and sys.stdin.isatty() else None
+        self.previous = None
+        self.watching = False  # read Enter only once the terminal is ours (a background read would stop us)
+
+    def take(self) -> None:
+        if self.fd is None:
+            return
+        try:
+            if os.tcgetpgrp(self.fd) != os.getpgrp():
+                return  # started in the background (`make run &`): leave the terminal to the shell
+            self.previous = os.getpgrp()
+            if os.getpgrp() != os.getpid():  # under make: a group of our own (a leader already has one)
+                os.setpgid(0, 0)
+                self._set_foreground(os.getpgrp())
+            self.watching = True
+        except OSError:
+            self.previous = None
+
+    def give_back(self) -> None:
+        if self.fd is not None and self.previous is not None:
+            try:
+                self._set_foreground(self.previous)
+            except OSError:
+                pass
+
+    def _set_foreground(self, group: int) -> None:
+        old = signal.signal(signal.SIGTTOU, signal.SIG_IGN)  # a background group may not otherwise
+        try:
+            os.tcsetpgrp(self.fd, group)
+        finally:
+            signal.signal(signal.SIGTTOU, old)
+
+    def enter_pressed(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds; True when a line was typed."""
+        if not self.watching:
+            time.sleep(timeout)
+            return False
+        try:
+            ready, _, _ = select.select([self.fd], [], [], timeout)
+        except InterruptedError:
+            return False
+        if not ready:
+            return False
+        if not os.read(self.fd, 1024):  # end of input: stop watching it
+            self.watching = False
+            return False
+        return True
+
+
+def wait_ready(url: str, deadline_s: float, procs: dict, stopping=lambda: False) -> bool:
     deadline = time.monotonic() + deadline_s
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and not stopping():
         for name, proc in procs.items():
             if proc.poll() is not None:
                 print(f"{name} exited with code {proc.returncode} during start-up", file=sys.stderr)
@@ -53,11 +131,21 @@ def wait_ready(url: str, deadline_s: float, procs: dict) -> bool:
 
 
 def main() -> int:
+    terminal = Terminal()
+    terminal.take()
+    try:
+        return run(terminal)
+    finally:
+        terminal.give_back()
+
+
+def run(terminal: Terminal) -> int:
     env = dict(os.environ)
     INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
     development_secret_key()  # made once, before several processes race to make it
     env.setdefault("PORT", "8000")
     env.setdefault("HOST", "127.0.0.1")
+    env.setdefault("LOG_FORMAT", "text")  # JSON stays the default everywhere else (production)
     if not env.get("PROMETHEUS_MULTIPROC_DIR"):
         # One metrics folder for web, worker and scheduler, so /metrics shows job metrics too;
         # emptied at each start (counters begin again at zero with the processes).
@@ -71,7 +159,9 @@ def main() -> int:
     valkey = None
     if settings["EMBEDDED_REDIS"]:
         valkey = start_embedded_valkey(settings["EMBEDDED_REDIS_PORT"])
-        print(f"embedded Valkey on port {valkey.port}")
+        print(f"Starting AI-Prism: embedded Valkey on port {valkey.port}, "
+              f"{'SQLite in instance/' if settings['DATABASE_URL'].startswith('sqlite') else 'your database'}, "
+              f"{settings['MODEL_PROVIDER']} reviewer", flush=True)
 
     from app.cli import upgrade_database
 
@@ -91,7 +181,6 @@ def main() -> int:
         "worker": [str(bindir / "flask"), "--app", "application", "worker"],
         "scheduler": [str(bindir / "flask"), "--app", "application", "scheduler"],
     })
-    procs = {name: subprocess.Popen(cmd, cwd=ROOT, env=env) for name, cmd in commands.items()}
     stopping = False
 
     def stop(*_):
@@ -100,23 +189,31 @@ def main() -> int:
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
+    procs = {name: subprocess.Popen(cmd, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, preexec_fn=_own_session)
+             for name, cmd in commands.items()}
     code = 0
     try:
         base = f"http://{env['HOST']}:{env['PORT']}"
-        if not wait_ready(f"{base}/health/ready", 60, procs):
-            print("AI-Prism did not become ready within 60 s; see the logs above.", file=sys.stderr)
+        if not wait_ready(f"{base}/health/ready", 60, procs, lambda: stopping):
+            if stopping:
+                return 0
+            print("AI-Prism did not become ready within 60 s; see the lines above.", file=sys.stderr)
             return 1
-        print(f"\n  AI-Prism is running at {base}/  (Ctrl-C to stop)\n", flush=True)
+        url_line = f"AI-Prism is running at {base}/  (press Enter to show this again, Ctrl-C to stop)"
+        print(url_line, flush=True)
         while not stopping:
             for name, proc in procs.items():
-                if proc.poll() is not None:
+                if proc.poll() is not None and not stopping:
                     print(f"{name} exited with code {proc.returncode}; stopping.", file=sys.stderr)
                     code = proc.returncode or 1
                     stopping = True
-            time.sleep(0.5)
+            if terminal.enter_pressed(0.5) and not stopping:
+                print(url_line, flush=True)
     finally:
-        for proc in procs.values():
-            if proc.poll() is None:
+        print("Stopping AI-Prism…", flush=True)
+        for name in ("web", "bedrock-simulator", "worker", "scheduler"):  # web first: no new work comes in
+            proc = procs.get(name)
+            if proc is not None and proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
         for proc in procs.values():
             try:
@@ -125,6 +222,7 @@ def main() -> int:
                 proc.kill()
         if valkey is not None:
             valkey.stop()
+        print("AI-Prism stopped.", flush=True)
     return code
 
 

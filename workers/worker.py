@@ -26,7 +26,7 @@ from rq.worker import WorkerStatus
 
 from app import fair_queue
 from app.jobs import SERIALIZER, queue
-from app.logs import current_job_id
+from app.logs import CONSOLE, current_job_id
 from app.metrics import mark_process_dead, observe_job
 
 log = logging.getLogger(__name__)
@@ -252,6 +252,8 @@ class Supervisor:
         if not self.burst:
             self._spawn(SCHEDULER_SLOT)
         log.info("worker supervisor running", extra={"processes": self.processes, "queues": self.queue_names})
+        if not self.burst:
+            log.info("worker ready: %s job processes on %s", self.processes, ", ".join(self.queue_names), extra=CONSOLE)
         while self.children:
             try:
                 pid, status = os.wait()  # a signal runs its handler and the wait goes on (PEP 475)

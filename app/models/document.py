@@ -35,6 +35,14 @@ class Document(Timestamped, Base):
     # key_risks, recommendations, compliance_concerns, counts: written by the summary job
     summary: Mapped[dict | None] = mapped_column(JSONType)
 
+    @property
+    def not_scored_reason(self) -> str | None:
+        """Why there is no risk score when the summary job ran and could not give one (every analysis
+        failed); None while a score exists or before any summary."""
+        if self.risk_score is not None or not isinstance(self.summary, dict):
+            return None
+        return self.summary.get("not_scored_reason")
+
     def to_dict(self) -> dict:
         return {
             "id": self.id,
@@ -44,6 +52,7 @@ class Document(Timestamped, Base):
             "size_bytes": self.size_bytes,
             "status": self.status,
             "risk_score": self.risk_score,
+            "not_scored_reason": self.not_scored_reason,
             "summary": self.summary,
             "guidelines": bool(self.guidelines_storage_key),
             "guidelines_mode": self.guidelines_mode,

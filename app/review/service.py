@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, configure_mappers
 
 from app import events
 from app.jobs import job_exists, submit_fairly
+from app.logs import CONSOLE
 from app.llm.errors import CapacityExhausted, RequestInvalid
 from app.llm.types import Sampling
 from app.models import Analysis, Document, Section, User, utcnow
@@ -82,6 +83,8 @@ def start_analyses(db: Session, redis, document: Document, section_ids: list[int
     document.status = "processing"
     db.commit()
     if new:
+        log.info("analysis of \u201c%s\u201d started: %s section%s", document.title, len(new), "" if len(new) == 1 else "s",
+                 extra={**CONSOLE, "document_id": document.id})
         submit_fairly("analysis", user.id, [((a.id,), a.job_id) for a in new], connection=redis)
         with redis.pipeline(transaction=False) as pipe:  # one round trip for the events too
             for analysis in new:

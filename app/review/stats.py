@@ -38,7 +38,7 @@ def document_stats(db: Session, document: Document) -> dict:
     sections = len(document.sections)
     done = sum(1 for a in analyses if a.status == "completed")
     return {"document_id": document.id, "title": document.title, "status": document.status, "risk_score": document.risk_score,
-            "sections": sections, "sections_analysed": done, "completion": round(done / sections, 3) if sections else 0,
+            "not_scored_reason": document.not_scored_reason, "sections": sections, "sections_analysed": done, "completion": round(done / sections, 3) if sections else 0,
             **_breakdown(live_items(db, [document.id]))}
 
 

@@ -79,7 +79,8 @@ def document_events(document_id: int):
     # Subscribed before the snapshot is read, so nothing published in between is missed.
     subscription = hub.open(current_user.id, document.id)
     try:
-        snapshot = {"document": {"id": document.id, "status": document.status, "risk_score": document.risk_score},
+        snapshot = {"document": {"id": document.id, "status": document.status, "risk_score": document.risk_score,
+                                 "not_scored_reason": document.not_scored_reason},
                     "analyses": [a.to_dict() for a in state.current_analyses(db.session, document.id)],
                     "section_ids": [s.id for s in document.sections]}
     except BaseException:

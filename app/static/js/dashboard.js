@@ -104,12 +104,20 @@ function row(doc) {
   return el("tr", { dataset: { documentId: doc.id } },
     el("td", {}, link, el("div", { class: "muted small" }, `${doc.filename} · ${bytes(doc.size_bytes)}`)),
     el("td", {}, el("span", { class: `badge status-${doc.status}` }, statusLabel(doc.status))),
-    el("td", {}, doc.risk_score === null || doc.risk_score === undefined ? "—" : String(Math.round(doc.risk_score))),
+    el("td", {}, riskCell(doc)),
     el("td", {}, el("progress", { max: 100, value: Math.round(fraction * 100), "aria-label": progressText }),
       el("div", { class: "small muted" }, progressText)),
     el("td", {}, el("time", { datetime: doc.last_activity || "", title: doc.last_activity ? new Date(doc.last_activity).toLocaleString() : null },
       when(doc.last_activity))),
     el("td", {}, remove));
+}
+
+// A document whose analyses all failed has no score: say so and why, never show 0.
+function riskCell(doc) {
+  if (doc.risk_score !== null && doc.risk_score !== undefined) return String(Math.round(doc.risk_score));
+  if (!doc.not_scored_reason) return "—";
+  return el("span", { class: "not-scored", title: doc.not_scored_reason }, "not scored",
+    el("div", { class: "small muted" }, doc.not_scored_reason));
 }
 
 let refreshTimer = null;

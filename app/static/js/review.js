@@ -347,13 +347,14 @@ function showProgress() {
   renderProgress([...state.analyses.values()], progressNodes);
 }
 
-function setDocumentStatus(status, riskScore) {
+function setDocumentStatus(status, riskScore, notScoredReason) {
   if (status) {
     nodes.status.textContent = statusLabel(status);
     nodes.status.className = `badge status-${status}`;
     nodes.status.dataset.status = status;
   }
   if (riskScore !== undefined && riskScore !== null) nodes.risk.textContent = `Risk score ${Math.round(riskScore)}`;
+  else if (notScoredReason) nodes.risk.textContent = `Risk: not scored. ${notScoredReason}`;
 }
 
 let feedbackTimer = null;
@@ -407,7 +408,7 @@ function connectEvents() {
     snapshot(data) {
       if (!data.document) return;
       state.analyses = new Map(data.analyses.map((a) => [a.section_id, a]));
-      setDocumentStatus(data.document.status, data.document.risk_score);
+      setDocumentStatus(data.document.status, data.document.risk_score, data.document.not_scored_reason);
       if (data.section_ids && data.section_ids.join() !== state.sections.map((s) => s.id).join()) {
         reloadStructure(); // the sections changed while the stream was down
       } else {
@@ -427,7 +428,7 @@ function connectEvents() {
       }
     },
     summary(data) {
-      setDocumentStatus(data.status, data.risk_score);
+      setDocumentStatus(data.status, data.risk_score, data.not_scored_reason);
       stats.refreshSoon();
     },
     item(data) {
@@ -501,7 +502,7 @@ async function load() {
     state.sections = sections.sections;
     state.items = new Map(feedback.items.map((i) => [i.id, i]));
     state.hidden = feedback.hidden;
-    setDocumentStatus(detail.status, detail.risk_score);
+    setDocumentStatus(detail.status, detail.risk_score, detail.not_scored_reason);
     const wanted = Number((location.hash.match(/^#section-(\d+)$/) || [])[1]);
     const index = state.sections.findIndex((s) => s.id === wanted);
     state.index = index >= 0 ? index : 0;

@@ -14,7 +14,8 @@ export function initStats(documentId) {
       const byStatus = s.by_status || {};
       const rows = [
         ["Sections analysed", `${s.sections_analysed} of ${s.sections} (${Math.round((s.completion || 0) * 100)}%)`],
-        ["Risk score", s.risk_score === null || s.risk_score === undefined ? "not yet scored" : String(Math.round(s.risk_score))],
+        ["Risk score", s.risk_score !== null && s.risk_score !== undefined ? String(Math.round(s.risk_score))
+          : s.not_scored_reason ? `not scored: ${s.not_scored_reason}` : "not yet scored"],
         ["Feedback items", String(s.items)],
         ["High / medium / low risk", `${byRisk.High || 0} / ${byRisk.Medium || 0} / ${byRisk.Low || 0}`],
         ["Pending", String(byStatus.pending || 0)],
