@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, configure_mappers
 
 from app import events
 from app.jobs import enqueue, enqueue_in, enqueue_many, job_exists
-from app.llm.errors import CapacityExhausted, RequestInvalid
+from app.llm.errors import CapacityExhausted, ModelsUnusable, RequestInvalid
 from app.models import Analysis, Document, FeedbackItem, Section, User, utcnow
 
 from . import prompts
@@ -177,6 +177,8 @@ def run_analysis(db: Session, redis, chain, analysis_id: int, *, max_total_wait_
                 found, lost, response = _ask(chain, request, context)
             except CapacityExhausted as exc:
                 return _defer(db, redis, analysis, exc.retry_after, max_total_wait_s)
+            except ModelsUnusable as exc:
+                return _fail(db, redis, analysis, "models_unusable", exc.message)
             except RequestInvalid as exc:
                 return _fail(db, redis, analysis, "request_rejected", f"The model rejected the request: {exc.message}")
             except AnalysisError as exc:
