@@ -137,7 +137,7 @@ local probe, at_ms, latency = ARGV[8] == '1', tonumber(ARGV[9]), tonumber(ARGV[1
 local cap_ms, threshold, breaker_ms = tonumber(ARGV[11]), tonumber(ARGV[12]), tonumber(ARGV[13])
 local unusable_ms, quota_ms, reason = tonumber(ARGV[14]), tonumber(ARGV[15]), ARGV[16]
 local beta_rate, beta_conc, ai = tonumber(ARGV[17]), tonumber(ARGV[18]), tonumber(ARGV[19])
-local base_ms, jitter, min_cool = tonumber(ARGV[20]), tonumber(ARGV[21]), tonumber(ARGV[22])
+local base_ms, jitter, min_cool, tau = tonumber(ARGV[20]), tonumber(ARGV[21]), tonumber(ARGV[22]), tonumber(ARGV[23])
 redis.call('ZREM', L, rid)
 redis.call('ZREM', SEM, rid)
 local held = redis.call('GET', P) == rid
@@ -161,9 +161,16 @@ if actual < reserved and ttat > 0 then
 end
 if kind == 'success' or kind == 'invalid' then
   -- the model answered: it is healthy (an invalid request is the caller's fault)
-  if kind == 'success' then lat = math.floor(lat * 0.8 + latency * 0.2) end
-  local step = ai * cfg_rpm
-  if rate < 0.9 * ceil then step = step * 4 end
+  if kind == 'success' then
+    lat = math.floor(lat * 0.8 + latency * 0.2)
+    -- served-rate estimate: an exponentially decayed count of successes (time constant tau)
+    local acc, last = tonumber(redis.call('HGET', S, 'sacc') or '0'), tonumber(redis.call('HGET', S, 'slast') or now)
+    redis.call('HSET', S, 'sacc', acc * math.exp(-(now - last) / tau) + 1, 'slast', now)
+  end
+  -- back quickly to near the rate that last throttled, then creep past it: one more throttle only
+  -- after many successes
+  local step = ai * ceil
+  if rate < 0.9 * ceil then step = step * 10 elseif rate >= ceil then step = step / 4 end
   rate = math.min(cfg_rpm, rate + step)
   if rate > ceil then ceil = rate end
   conc = math.min(cfg_conc, conc + 1 / math.max(1, conc))
@@ -176,8 +183,12 @@ elseif kind == 'throttle' then
   if at_ms > cut_at then
     -- only a call sent after the last cut says the current rate is still too high
     local inflight = redis.call('ZCARD', L) + 1
+    -- Saturated and throttled: what the model served lately is near its real limit. Cut to it,
+    -- by at least 1 - beta and at most 30%.
+    local acc, last = tonumber(redis.call('HGET', S, 'sacc') or '0'), tonumber(redis.call('HGET', S, 'slast') or now)
+    local served = acc * math.exp(-(now - last) / tau) * 60000 / tau
     ceil = rate
-    rate = math.max(cfg_rpm / 200, rate * beta_rate)
+    rate = math.max(cfg_rpm / 200, rate * 0.7, math.min(rate * beta_rate, served))
     conc = math.max(1, math.min(conc, inflight) * beta_conc)
     cut_at = now
   end
@@ -232,7 +243,8 @@ class ChainState:
     def __init__(self, redis: Redis, prefix: str = "ai-prism:chain:", breaker_threshold: int = 5,
                  breaker_timeout_s: float = 60, probe_window_s: float = 1.0, max_concurrency: int = 0,
                  model_concurrency: int | None = None, lease_s: float = 300.0, unusable_probe_s: float = 3600.0,
-                 decrease: float = 0.8, concurrency_decrease: float = 0.75, increase: float = 0.004):
+                 decrease: float = 0.9, concurrency_decrease: float = 0.75, increase: float = 0.002,
+                 served_window_s: float = 10.0):
         self.redis = redis
         self.prefix = prefix
         self.breaker_threshold = breaker_threshold
@@ -243,6 +255,7 @@ class ChainState:
         self.lease_ms = int(lease_s * 1000)
         self.unusable_probe_ms = int(unusable_probe_s * 1000)
         self.decrease, self.concurrency_decrease, self.increase = decrease, concurrency_decrease, increase
+        self.served_window_ms = int(served_window_s * 1000)
         self._acquire = redis.register_script(_ACQUIRE)
         self._report = redis.register_script(_REPORT)
 
@@ -288,7 +301,7 @@ class ChainState:
                   "1" if decision.kind == "probe" else "0", decision.at_ms, int(latency_ms),
                   int(spec.cooldown_s * 1000), self.breaker_threshold, self.breaker_timeout_ms,
                   self.unusable_probe_ms, QUOTA_COOLDOWN_MS, outcome, self.decrease, self.concurrency_decrease,
-                  self.increase, self.base_backoff_ms, random.random(), MIN_THROTTLE_COOLDOWN_MS],
+                  self.increase, self.base_backoff_ms, random.random(), MIN_THROTTLE_COOLDOWN_MS, self.served_window_ms],
         )
         return result / 1000
 
@@ -336,7 +349,7 @@ class ChainState:
                 "configured_rpm": spec.rpm, "configured_tpm": spec.tpm, "configured_concurrency": self.model_concurrency,
                 "learned_rpm": round(rate, 2), "learned_tpm": int(spec.tpm * rate / spec.rpm),
                 "learned_concurrency": round(num("conc", self.model_concurrency), 2),
-                "in_flight": in_flight, "tested": "rate" in state and state.get("probation") != "1" or num("last_probe") > 0,
+                "in_flight": in_flight,
                 "cooldown_remaining_s": max(0, num("cd_until") - now) / 1000,
                 "escalation_level": int(num("streak")),
                 "breaker": "open" if cooling and bf >= self.breaker_threshold else ("closed" if bf == 0 else "counting"),
