@@ -39,6 +39,7 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local n, cost, rid = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
 local lease, sem_limit, token_tol = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local recovery_ms = tonumber(ARGV[7])
 local SEM = KEYS[1]
 if sem_limit > 0 then
   redis.call('ZREMRANGEBYSCORE', SEM, '-inf', now)
@@ -49,12 +50,13 @@ if sem_limit > 0 then
 end
 local best = -1
 local pending = -1
+local failing = {}
 for i = 1, n do
-  local k = 1 + (i - 1) * 3
+  local k = 1 + (i - 1) * 4
   local S, L, P = KEYS[k + 1], KEYS[k + 2], KEYS[k + 3]
-  local a = 6 + (i - 1) * 3
+  local a = 7 + (i - 1) * 3
   local cfg_rpm, cfg_tpm, cfg_conc = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])
-  local st = redis.call('HMGET', S, 'rate', 'conc', 'tat', 'ttat', 'cd_until', 'dis_until', 'probation', 'lat')
+  local st = redis.call('HMGET', S, 'rate', 'conc', 'tat', 'ttat', 'cd_until', 'dis_until', 'probation', 'lat', 'bo')
   local rate, conc = tonumber(st[1]), tonumber(st[2])
   local probation = st[7] == '1'
   if not rate then
@@ -82,6 +84,7 @@ for i = 1, n do
   else
     if cd > now then
       wait = cd - now
+      if st[9] == '1' then table.insert(failing, i) end
     else
       redis.call('ZREMRANGEBYSCORE', L, '-inf', now)
       local inflight = redis.call('ZCARD', L)
@@ -113,6 +116,21 @@ for i = 1, n do
       end
     end
     if best < 0 or wait < best then best = wait end
+  end
+end
+if best > recovery_ms then
+  -- Nothing can take the call soon and some models are backing off after 5xx/timeouts: one caller
+  -- per recovery window may try one of them early (an outage's end is seen within that window).
+  for _, i in ipairs(failing) do
+    local k = 1 + (i - 1) * 4
+    if redis.call('SET', KEYS[k + 4], rid, 'NX', 'PX', recovery_ms) then
+      redis.call('ZADD', KEYS[k + 2], now + lease, rid)
+      if sem_limit > 0 then redis.call('ZADD', SEM, now + lease, rid) end
+      redis.call('HSET', KEYS[k + 1], 'last_probe', now)
+      return {2, i, 0, now}
+    end
+    local ttl = redis.call('PTTL', KEYS[k + 4])
+    if ttl > 0 and ttl < best then best = ttl end
   end
 end
 if best >= 0 then
@@ -173,15 +191,16 @@ if kind == 'success' or kind == 'invalid' then
   if rate < 0.9 * ceil then step = step * 10 elseif rate >= ceil then step = step / 4 end
   rate = math.min(cfg_rpm, rate + step)
   if rate > ceil then ceil = rate end
-  conc = math.min(cfg_conc, conc + 1 / math.max(1, conc))
-  redis.call('HSET', S, 'rate', rate, 'conc', conc, 'ceil', ceil, 'streak', 0, 'bf', 0, 'lat', lat)
+  conc = math.min(cfg_conc, conc + 0.02 + 0.002 * conc)
+  redis.call('HSET', S, 'rate', rate, 'conc', conc, 'ceil', ceil, 'streak', 0, 'bf', 0, 'lat', lat, 'bo', 0)
   if probe or held then
     redis.call('HSET', S, 'probation', 0, 'dis_until', 0, 'cd_until', 0)
   end
   return {0, now}
 elseif kind == 'throttle' then
-  if at_ms > cut_at then
-    -- only a call sent after the last cut says the current rate is still too high
+  if at_ms > cut_at and not probe then
+    -- only a call sent after the last cut says the current rate is still too high; a throttled
+    -- probe says the model's window has not freed yet: it backs off longer, without a new cut
     local inflight = redis.call('ZCARD', L) + 1
     -- Saturated and throttled: what the model served lately is near its real limit. Cut to it,
     -- by at least 1 - beta and at most 30%.
@@ -195,7 +214,7 @@ elseif kind == 'throttle' then
   streak = streak + 1
   local duration = math.floor(math.min(cap_ms, math.max(min_cool, 60000 / rate) * (2 ^ (streak - 1))) * (1 + 0.25 * jitter))
   redis.call('HSET', S, 'rate', rate, 'conc', conc, 'ceil', ceil, 'cut_at', cut_at, 'streak', streak,
-             'cd_until', math.max(cd, now + duration), 'probation', 1)
+             'cd_until', math.max(cd, now + duration), 'probation', 1, 'bo', 0)
   return {duration, now}
 elseif kind == 'unusable' then
   redis.call('HSET', S, 'dis_until', now + unusable_ms, 'dis_reason', reason, 'probation', 1)
@@ -209,7 +228,7 @@ else
   if bf >= threshold or probe or held then
     streak = streak + 1
     local duration = math.floor(math.min(breaker_ms, base_ms * (2 ^ (streak - 1))) * (1 + 0.25 * jitter))
-    redis.call('HSET', S, 'cd_until', math.max(cd, now + duration), 'probation', 1, 'streak', streak)
+    redis.call('HSET', S, 'cd_until', math.max(cd, now + duration), 'probation', 1, 'streak', streak, 'bo', 1)
     return {duration, now}
   end
   return {0, now}
@@ -261,7 +280,7 @@ class ChainState:
 
     def _keys(self, spec: ModelSpec) -> list[str]:
         base = f"{self.prefix}{spec.id}"
-        return [f"{base}:state", f"{base}:lease", f"{base}:probe"]
+        return [f"{base}:state", f"{base}:lease", f"{base}:probe", f"{base}:recovery"]
 
     @property
     def semaphore_key(self) -> str:
@@ -271,7 +290,7 @@ class ChainState:
         """Reserve a call and ``cost`` tokens on the first model, in order, that may take them now."""
         request_id = uuid.uuid4().hex
         keys = [self.semaphore_key]
-        args = [len(specs), cost, request_id, self.lease_ms, self.max_concurrency, TOKEN_TOLERANCE_MS]
+        args = [len(specs), cost, request_id, self.lease_ms, self.max_concurrency, TOKEN_TOLERANCE_MS, self.base_backoff_ms]
         for spec in specs:
             keys += self._keys(spec)
             args += [spec.rpm, spec.tpm, self.model_concurrency]
@@ -282,7 +301,7 @@ class ChainState:
                latency_ms: int = 0) -> float:
         """Record what happened; returns the cooldown set, in seconds (0 when none). ``outcome``
         "release" just frees the call's slots (a stream abandoned before its end)."""
-        state, lease, probe = self._keys(spec)
+        state, lease, probe, _ = self._keys(spec)
         stats = f"{self.prefix}stats:{spec.id}"
         if outcome in ("success", "release", "invalid"):
             kind = outcome
@@ -330,7 +349,7 @@ class ChainState:
         now = now_s * 1000 + now_us // 1000
         pipe = self.redis.pipeline()
         for spec in specs:
-            state, lease, probe = self._keys(spec)
+            state, lease, probe, _ = self._keys(spec)
             pipe.hgetall(state)
             pipe.zcount(lease, now, "+inf")
             pipe.pttl(probe)

@@ -140,7 +140,13 @@ def handle_shaped(fake, shape: Shape, handler, model_id: str, operation: str, bo
     from tests.fakes.bedrock import FAULTS, Fault
 
     with fake._lock:
-        verdict = shape.enter(time.monotonic())
+        fault = fake.faults.get(model_id) or fake.faults.get("*")
+        if fault is not None and (fault.until is None or time.time() <= fault.until):
+            verdict = "fault"  # a scripted fault answers first, using none of the shape's quota
+        else:
+            verdict = shape.enter(time.monotonic())
+    if verdict == "fault":
+        return fake.handle(handler, model_id, operation, body, shaped=True)
     if verdict is ADMIT:
         try:
             return fake.handle(handler, model_id, operation, body, shaped=True)

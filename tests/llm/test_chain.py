@@ -36,14 +36,16 @@ def test_primary_answers_and_the_call_is_recorded(make_chain, fake, app):
 
 def test_a_throttle_slows_and_cools_the_model_for_every_process(make_chain, fake, redis_client):
     chain = make_chain(specs(3, rpm=600, cooldown=2))
+    assert chain.complete(REQUEST).model_id == "model-0"  # tested: its single probe succeeded
+    time.sleep(0.1)
     fake.fault("throttle", model="model-0", count=1)
     response = chain.complete(REQUEST)
     assert response.model_id == "model-1" and response.attempts == 2
     (primary,) = [m for m in chain.status() if m["id"] == "model-0"]
-    # cut multiplicatively: to what it served lately (nothing yet), by 30% at most
-    assert primary["learned_rpm"] == 420 and primary["configured_rpm"] == 600
+    # cut multiplicatively: to what it served lately (one call), by 30% at most
+    assert 420 <= primary["learned_rpm"] <= 421 and primary["configured_rpm"] == 600
     assert 0 < primary["cooldown_remaining_s"] <= 60 / 420 * 1.25  # one pacing interval at the new rate
-    assert primary["last_5_minutes"] == {"calls": 0, "throttles": 1, "errors": 0}
+    assert primary["last_5_minutes"] == {"calls": 1, "throttles": 1, "errors": 0}
     other_process_chain = make_chain(specs(3, rpm=600, cooldown=2))  # a fresh state object: only Redis is shared
     before = calls(fake, "model-0")
     assert other_process_chain.complete(REQUEST).model_id != "model-0"
@@ -77,8 +79,8 @@ def test_backoff_doubles_while_a_model_keeps_throttling_and_in_flight_calls_cut_
     third = state.acquire([spec], 10)
     assert third.kind == "probe"  # back from a cooldown through a single probe, not a stampede
     assert state.acquire([spec], 10).kind == "wait"
-    d3 = state.report(spec, third, errors.THROTTLE)  # sent after the cut: cuts again, backs off longer
-    assert state.snapshot([spec])[0]["learned_rpm"] == 29_400
+    d3 = state.report(spec, third, errors.THROTTLE)  # a throttled probe: the model has not freed yet
+    assert state.snapshot([spec])[0]["learned_rpm"] == 42_000  # backs off longer, no second cut
     assert d3 >= 0.2  # 50 ms x 2^(3-1): doubled for each throttle in a row
 
 
@@ -249,6 +251,9 @@ def test_admin_models_shows_state_and_resets(app, make_user, fake):
     login(ann, "ann@example.com")
     chain = app.extensions["model_chain"]
     spec = chain.specs[0]
+    probe = chain.state.acquire(chain.specs, 5)
+    chain.state.report(spec, probe, "success")
+    time.sleep(0.01)
     decision = chain.state.acquire(chain.specs, 5)
     chain.state.report(spec, decision, errors.THROTTLE)
     body = boss.get("/api/admin/models").get_json()

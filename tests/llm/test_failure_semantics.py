@@ -127,3 +127,20 @@ def test_an_unusable_model_that_recovers_comes_back_after_its_probe(make_chain, 
     assert chain.complete(REQUEST).model_id == "model-0"
     (row,) = [m for m in chain.status() if m["id"] == "model-0"]
     assert row["disabled_remaining_s"] == 0 and row["last_probe_at_ms"]
+
+
+def test_after_an_outage_of_every_model_service_resumes_within_a_recovery_window(make_chain, fake):
+    chain = make_chain(specs(2), breaker_threshold=2, breaker_timeout_s=60, probe_window_s=0.5)
+    chain.complete(REQUEST)
+    fake.fault("unavailable", seconds=2.0)
+    started = time.monotonic()
+    while time.monotonic() - started < 2.0:  # callers keep coming during the outage: backoffs grow
+        try:
+            chain.complete(REQUEST, max_wait_s=0)
+        except errors.CapacityExhausted as exc:
+            assert exc.retry_after <= 60
+        time.sleep(0.05)
+    during = sum(s["calls"] for s in fake.snapshot().values())
+    served = chain.complete(REQUEST, max_wait_s=5)  # a backoff may be long; one recovery probe per window is not
+    assert served.model_id.startswith("model-") and time.monotonic() - started < 2.0 + 1.5
+    assert during <= 1 + 2 * 2 + 2 * (2.0 / 0.5 + 1) + 2, "at most one recovery probe per model per window"
