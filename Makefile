@@ -28,7 +28,7 @@ test: $(VENV)/.installed-dev
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 ## Benchmarks: each prints JSON (see README, Benchmarks).
-bench: $(VENV)/.installed-dev
+bench: $(VENV)/.installed-dev bench-peers
 	$(PY) -m bench.sections
 	$(PY) -m bench.upload
 	$(PY) -m bench.chain_storm

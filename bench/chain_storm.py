@@ -4,7 +4,7 @@ arrivals, against the fake Bedrock; prints JSON.
 Five models in order. Each cell: 3 processes x 2 threads, open-loop Poisson arrivals at 80% or 150% of
 the aggregate real capacity, one contender at a time on a fresh fake and fresh Redis state.
 
-Shapes (what the fake really allows; the chain is configured 1.5x higher, so limits must be learned):
+Shapes (what the fake really allows, at the configured per-minute rates unless --configured-factor):
 token_bucket (refills continuously, holds one second's worth), fixed_window, sliding_window, concurrency
 (429 beyond N in flight), random_faults (5xx and timeouts on 5% of calls, over the token bucket),
 unusable (two models answer AccessDeniedException / ResourceNotFoundException from the start), outage
@@ -41,7 +41,7 @@ CAPACITY = [2.0, 1.5, 1.0, 1.0, 0.5]  # real calls per second each (rate shapes)
 CONCURRENCY = [2, 1, 1, 1, 1]  # real calls in flight each (concurrency shape)
 LATENCY_S = 0.2
 CONCURRENCY_LATENCY_S = 0.5
-CONFIGURED_FACTOR = 1.5  # the chain's configured RPM is this much above what the fake allows
+CONFIGURED_FACTOR = 1.0  # configured RPM over what the fake allows (--configured-factor)
 UNUSABLE = {"storm-3": "access_denied", "storm-4": "end_of_life"}
 SHAPES = ["token_bucket", "fixed_window", "sliding_window", "concurrency", "random_faults", "unusable", "outage"]
 WARMUP_S = 10.0
@@ -109,12 +109,12 @@ def configure_fake(fake, shape: str, window_s: float) -> None:
             fake.fault(mode, model=model)
 
 
-def model_table(shape: str) -> list[dict]:
+def model_table(shape: str, factor: float = CONFIGURED_FACTOR) -> list[dict]:
     latency = CONCURRENCY_LATENCY_S if shape == "concurrency" else LATENCY_S
     out = []
     for model, rate, slots in zip(MODELS, CAPACITY, CONCURRENCY):
         real_rps = slots / latency if shape == "concurrency" else rate
-        rpm = int(real_rps * 60 * CONFIGURED_FACTOR)
+        rpm = int(real_rps * 60 * factor)
         out.append({"id": model, "rpm": rpm, "tpm": rpm * 1000})
     return out
 
@@ -131,7 +131,7 @@ def run_cell(contender: str, shape: str, load: float, fake, args) -> dict:
     outdir = tempfile.mkdtemp(prefix="storm-")
     procs = []
     for i in range(PROCESSES):
-        spec = {"fake": fake.url, "redis": {"url": args.redis, "namespace": namespace}, "models": model_table(shape),
+        spec = {"fake": fake.url, "redis": {"url": args.redis, "namespace": namespace}, "models": model_table(shape, args.configured_factor),
                 "rate": rate / PROCESSES, "duration": args.duration, "seed": 1000 + i + int(load * 100), "t0": t0,
                 "mode": mode, "out": os.path.join(outdir, f"{i}.json"), "config": contender.split(":")[-1],
                 "cooldown_s": args.window / 2}
@@ -212,6 +212,8 @@ def main() -> None:
     parser.add_argument("--outage", type=float, default=10.0)
     parser.add_argument("--shapes", default=",".join(SHAPES))
     parser.add_argument("--loads", default="0.8,1.5")
+    parser.add_argument("--configured-factor", type=float, default=CONFIGURED_FACTOR,
+                        help="each model's configured RPM over what the fake really allows (1.5: limits must be learned down)")
     parser.add_argument("--peers", default="tuned", help="LiteLLM configurations: tuned, default, or none")
     parser.add_argument("--redis", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"))
     args = parser.parse_args()
@@ -248,7 +250,7 @@ def main() -> None:
         "benchmark": "chain_storm",
         "setup": {"models": MODELS, "real_calls_per_s": CAPACITY, "concurrency_shape_slots": CONCURRENCY,
                   "latency_s": LATENCY_S, "concurrency_shape_latency_s": CONCURRENCY_LATENCY_S,
-                  "configured_over_real": CONFIGURED_FACTOR, "processes": PROCESSES, "threads_each": 2,
+                  "configured_over_real": args.configured_factor, "processes": PROCESSES, "threads_each": 2,
                   "cell_s": args.duration, "time_scale": f"60 s windows scaled to {args.window} s, outage {args.outage} s from {OUTAGE_START_S} s",
                   "unusable_models": UNUSABLE, "load": "open-loop Poisson, same seeds for every contender",
                   "peers": peers, "litellm": "1.80.0"},

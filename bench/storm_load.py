@@ -15,7 +15,7 @@ import time
 from collections import deque
 
 THREADS = 2
-SERVE_DEADLINE_S = 90.0
+SERVE_DEADLINE_S = 45.0
 ONCE_WAIT_S = 1.0
 
 

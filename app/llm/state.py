@@ -185,10 +185,10 @@ if kind == 'success' or kind == 'invalid' then
     local acc, last = tonumber(redis.call('HGET', S, 'sacc') or '0'), tonumber(redis.call('HGET', S, 'slast') or now)
     redis.call('HSET', S, 'sacc', acc * math.exp(-(now - last) / tau) + 1, 'slast', now)
   end
-  -- back quickly to near the rate that last throttled, then creep past it: one more throttle only
-  -- after many successes
+  -- back quickly to 95% of the rate that last throttled, then creep toward and past it: one more
+  -- throttle only after many successes
   local step = ai * ceil
-  if rate < 0.9 * ceil then step = step * 10 elseif rate >= ceil then step = step / 4 end
+  if rate < 0.95 * ceil then step = step * 10 elseif rate >= ceil then step = step / 4 end
   rate = math.min(cfg_rpm, rate + step)
   if rate > ceil then ceil = rate end
   conc = math.min(cfg_conc, conc + 0.02 + 0.002 * conc)
