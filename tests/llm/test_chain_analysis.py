@@ -73,3 +73,34 @@ def test_thirty_sections_by_six_job_processes_complete_when_only_the_last_model_
         assert stats["primary"]["ok"] <= 3 and stats["last"]["ok"] >= 27
     finally:
         _clean(app, redis_url)
+
+
+def test_an_analysis_fails_at_once_when_every_model_is_unusable(database_url, redis_url, tmp_path, make_user, monkeypatch):
+    server = FakeBedrock().start()
+    try:
+        for model in ("primary", "denied", "retired", "last"):
+            server.fault("access_denied" if model != "retired" else "end_of_life", model=model)
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        app = create_app(app_config(database_url, redis_url, tmp_path, MODEL_PROVIDER="bedrock", BEDROCK_ENDPOINT_URL=server.url,
+                                    BEDROCK_MODEL_CHAIN=CHAIN, BEDROCK_READ_TIMEOUT=20.0, ANALYSIS_MAX_WAIT_S=600))
+        try:
+            make_user("rev@example.com")
+            client = app.test_client()
+            csrf = login(client, "rev@example.com").get_json()["csrf_token"]
+            data = headed_sections(1, lambda i: "The seller shipped late and some customers waited weeks.")
+            document = client.post("/api/documents", data={"file": (io.BytesIO(data), "case.docx")},
+                                   content_type="multipart/form-data", headers={"X-CSRFToken": csrf}).get_json()
+            client.post(f"/api/documents/{document['id']}/analyses", json={}, headers={"X-CSRFToken": csrf})
+            from app.review import service
+
+            with app.app_context():
+                (analysis,) = db.session.scalars(select(Analysis)).all()
+                outcome = service.run_analysis(db.session, app.extensions["redis"], app.extensions["model_chain"], analysis.id)
+                db.session.refresh(analysis)
+                assert outcome == "failed" and analysis.error_code == "models_unusable", (outcome, analysis.error_message)
+            assert all(server.snapshot()[m]["calls"] == 1 for m in ("primary", "denied", "retired", "last"))
+        finally:
+            _clean(app, redis_url)
+    finally:
+        server.stop()
