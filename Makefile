@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP_FLAGS ?= --disable-pip-version-check -q
 
-.PHONY: run test bench bundle clean venv loadtest chaos
+.PHONY: run test bench bench-peers bundle clean venv loadtest chaos
 
 $(VENV)/.installed-run: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -28,7 +28,7 @@ test: $(VENV)/.installed-dev
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 ## Benchmarks: each prints JSON (see README, Benchmarks).
-bench: $(VENV)/.installed-dev
+bench: $(VENV)/.installed-dev bench-peers
 	$(PY) -m bench.sections
 	$(PY) -m bench.upload
 	$(PY) -m bench.chain_storm
@@ -37,6 +37,15 @@ bench: $(VENV)/.installed-dev
 	$(PY) -m bench.export
 	$(PY) -m bench.ui
 	$(PY) -m bench.rules
+
+## Bench-only peers (LiteLLM's Router, for bench.chain_storm's comparison) in their own virtualenv.
+## Pinned to 1.80.0: never 1.82.7 or 1.82.8.
+PEERS_VENV ?= .venv-peers
+bench-peers: $(PEERS_VENV)/.installed
+$(PEERS_VENV)/.installed: requirements-peers.txt
+	test -x $(PEERS_VENV)/bin/python || $(PYTHON) -m venv $(PEERS_VENV)
+	$(PEERS_VENV)/bin/python -m pip install $(PIP_FLAGS) -r requirements-peers.txt
+	touch $@
 
 ## 200 reviewers for 2 minutes on loopback (locust), then throughput against a bare Flask hello; prints JSON.
 loadtest: $(VENV)/.installed-dev

@@ -159,6 +159,7 @@ def load_settings(environ=None) -> dict:
         "MAX_TOKENS_PER_MINUTE": _int(env, "MAX_TOKENS_PER_MINUTE", 200_000, minimum=1),
         "CIRCUIT_BREAKER_FAILURE_THRESHOLD": _int(env, "CIRCUIT_BREAKER_FAILURE_THRESHOLD", 5, minimum=1),
         "CIRCUIT_BREAKER_TIMEOUT": _int(env, "CIRCUIT_BREAKER_TIMEOUT", 60, minimum=1),
+        "MODEL_UNUSABLE_PROBE_INTERVAL": _int(env, "MODEL_UNUSABLE_PROBE_INTERVAL", 3600, minimum=10),
         "ENABLE_EXTENDED_THINKING": _bool(env, "ENABLE_EXTENDED_THINKING", False),
         "ENABLE_MULTI_MODEL_FALLBACK": _bool(env, "ENABLE_MULTI_MODEL_FALLBACK", True),
         "MODEL_PROVIDER": provider,

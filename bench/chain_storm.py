@@ -1,20 +1,29 @@
-"""Model-chain storm: 8 worker processes drive an open-loop load through three strategies against
-the fake Bedrock, one after the other on the same arrivals, and print JSON.
+"""Model-chain storm: a matrix of throttle shapes x loads, ours against LiteLLM's Router on the same
+arrivals, against the fake Bedrock; prints JSON.
 
-- ours: the shared-Redis chain (app.llm.chain), recording every call in PostgreSQL like the app;
-- naive: ordered fallback, no memory (the next model on every throttle);
-- per_process: each process keeps its own cooldowns (the earlier tool's design).
+Five models in order. Each cell: 3 processes x 2 threads, open-loop Poisson arrivals at 80% or 150% of
+the aggregate real capacity, one contender at a time on a fresh fake and fresh Redis state.
 
-Seven models, each limited to RPM requests per minute by the fake; the offered load is 80% of the
-aggregate capacity and far above the primary's. Ours also goes through a 30 s outage of every model
-(every call throttled) and its recovery. python -m bench.chain_storm [--steady 60] [--rpm 120]
+Shapes (what the fake really allows, at the configured per-minute rates unless --configured-factor):
+token_bucket (refills continuously, holds one second's worth), fixed_window, sliding_window, concurrency
+(429 beyond N in flight), random_faults (5xx and timeouts on 5% of calls, over the token bucket),
+unusable (two models answer AccessDeniedException / ResourceNotFoundException from the start), outage
+(every model answers 503 for a while).
+
+Time is scaled down so a cell takes ~20 s: the 60 s windows are --window s long (10 by default) with the
+per-window limits scaled alike, and the outage lasts --outage s (10). Targets per cell: at 80% every
+request succeeds and, after the first 10 s, at most 0.05 throttled calls per success; at 150% none fail
+(served, or back with a retry time) and served throughput is at least 90% of the real capacity; in
+every cell at most one call per unusable model per probe interval and chain overhead p95 at most 3 ms.
+
+python -m bench.chain_storm [--duration 20] [--shapes token_bucket,outage] [--loads 0.8,1.5]
+                            [--peers tuned,default | none]
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
-import random
 import statistics
 import subprocess
 import sys
@@ -22,341 +31,235 @@ import tempfile
 import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
-MODELS = [f"storm-model-{i}" for i in range(7)]
-WORKERS = 8
+PEERS_PYTHON = os.path.join(ROOT, ".venv-peers", "bin", "python")
+PROCESSES = 3
+MODELS = [f"storm-{i}" for i in range(5)]
+CAPACITY = [2.0, 1.5, 1.0, 1.0, 0.5]  # real calls per second each (rate shapes)
+CONCURRENCY = [2, 1, 1, 1, 1]  # real calls in flight each (concurrency shape)
 LATENCY_S = 0.2
-PROBE_WINDOW_S = 2.0
+CONCURRENCY_LATENCY_S = 0.5
+CONFIGURED_FACTOR = 1.0  # configured RPM over what the fake allows (--configured-factor)
+UNUSABLE = {"storm-3": "access_denied", "storm-4": "end_of_life"}
+SHAPES = ["token_bucket", "fixed_window", "sliding_window", "concurrency", "random_faults", "unusable", "outage"]
+WARMUP_S = 10.0
+PROBE_INTERVAL_S = 3600.0
+OUTAGE_START_S = 4.0
 
 
-def arrivals(rate_per_s: float, duration: float, seed: int) -> list[float]:
-    rng, t, out = random.Random(seed), 0.0, []
-    while True:
-        t += rng.expovariate(rate_per_s)
-        if t >= duration:
-            return out
-        out.append(t)
-
-
-# ------------------------------------------------------------------------------------ workers
-def naive_call(provider, specs, request, deadline, log):
-    from app.llm.errors import ModelCallError
-
-    attempts = 0
-    while time.monotonic() < deadline:
-        for spec in specs:
-            attempts += 1
-            log.append((time.time(), spec.id, "call"))
-            try:
-                return provider.complete(spec, request), attempts
-            except ModelCallError:
-                continue
-        time.sleep(random.uniform(0.5, 1.5))
-    return None, attempts
-
-
-def per_process_call(provider, specs, request, deadline, log, cooldowns, lock):
-    from app.llm.errors import ModelCallError
-
-    attempts = 0
-    while time.monotonic() < deadline:
-        now = time.monotonic()
-        with lock:
-            ready = [s for s in specs if cooldowns.get(s.id, 0) <= now]
-        if not ready:
-            with lock:
-                wake = min(cooldowns.values())
-            time.sleep(max(0.05, wake - now))
-            continue
-        for spec in ready:
-            attempts += 1
-            log.append((time.time(), spec.id, "call"))
-            try:
-                return provider.complete(spec, request), attempts
-            except ModelCallError as error:
-                if error.kind == "throttle":
-                    with lock:
-                        cooldowns[spec.id] = time.monotonic() + spec.cooldown_s
-    return None, attempts
-
-
-def worker(args) -> None:
+# ------------------------------------------------------------------------------------ ours, one process
+def ours_worker(spec: dict) -> None:
     import redis
 
-    from app.extensions import build_engine
     from app.llm.bedrock import BedrockProvider
     from app.llm.chain import ModelChain
     from app.llm.errors import CapacityExhausted
-    from app.llm.records import CallRecorder
     from app.llm.state import ChainState
     from app.llm.types import ModelRequest, ModelSpec
+    from bench import storm_load
 
-    specs = [ModelSpec(m, m, rpm=args.rpm, tpm=10**9, cooldown_s=5 * (i + 1)) for i, m in enumerate(MODELS)]
-    provider = BedrockProvider("us-east-1", args.fake, 2, 10, max_connections=128)
-    log: list = []  # (time, model, kind) for every call the strategy makes
-    cooldown_log: list = []  # (model, start, end) set by this process (ours)
-    results: list = []
-    lock = threading.Lock()
-    cooldowns: dict = {}
-    connection = redis.Redis.from_url(args.redis)
-
-    class LoggedState(ChainState):
-        def acquire(self, model_specs, cost):
-            decision = super().acquire(model_specs, cost)
-            if decision.kind != "wait":  # Redis server time: one clock for every process
-                log.append((decision.at_ms / 1000, model_specs[decision.index].id, decision.kind))
-            return decision
-
-        def report(self, spec, decision, outcome, actual_tokens=None):
-            duration = super().report(spec, decision, outcome, actual_tokens)
-            if decision.kind == "probe" and outcome == "success":
-                # A successful probe reopens the model: the cooldown ends here.
-                cooldown_log.append((spec.id, decision.reported_at_ms / 1000, -1))
-            if outcome == "throttle" and duration > 0:
-                now = decision.reported_at_ms / 1000
-                cooldown_log.append((spec.id, now, now + duration))
-            return duration
-
-    engine = build_engine(args.db) if args.db else None
-    recorder = CallRecorder(engine)
-    chain = ModelChain(specs, LoggedState(connection, prefix=args.prefix, probe_window_s=PROBE_WINDOW_S), provider, recorder)
+    specs = [ModelSpec(m["id"], m["id"], rpm=m["rpm"], tpm=m["tpm"], cooldown_s=spec["cooldown_s"]) for m in spec["models"]]
+    state = ChainState(redis.Redis.from_url(spec["redis"]["url"]), prefix=spec["redis"]["namespace"] + ":",
+                       breaker_timeout_s=spec["cooldown_s"] * 2, max_concurrency=20, lease_s=30,
+                       unusable_probe_s=PROBE_INTERVAL_S)
+    chain = ModelChain(specs, state, BedrockProvider("us-east-1", spec["fake"], 2, 5, max_connections=16))
     request = ModelRequest(messages=[{"role": "user", "text": "Review: " + "x" * 400}], max_tokens=200)
 
-    def one(offset: float):
-        started = time.monotonic()
-        deadline = started + args.deadline
-        model, attempts, overhead = None, 0, None
-        try:
-            if args.strategy == "ours":
-                while True:  # CapacityExhausted is a deferral, as analysis jobs treat it
-                    try:
-                        response = chain.complete(request, context={"purpose": "bench"}, max_wait_s=max(0.0, deadline - time.monotonic()))
-                        break
-                    except CapacityExhausted as exc:
-                        if time.monotonic() + exc.retry_after > deadline:
-                            raise
-                        time.sleep(exc.retry_after)
-                model, attempts, overhead = response.model_id, response.attempts, response.overhead_ms
-            elif args.strategy == "naive":
-                response, attempts = naive_call(provider, specs, request, deadline, log)
-                model = response.model_id if response else None
-            else:
-                response, attempts = per_process_call(provider, specs, request, deadline, log, cooldowns, lock)
-                model = response.model_id if response else None
-        except CapacityExhausted:
-            model = None
-        results.append({"t": args.t0 + offset, "done": time.time(), "model": model, "attempts": attempts, "overhead_ms": overhead})
+    def call(max_wait_s):
+        response = chain.complete(request, context={"purpose": "bench"}, max_wait_s=max_wait_s)
+        return response.model_id, response.overhead_ms
 
-    times = arrivals(args.rate / WORKERS, args.duration, args.seed)
-    with ThreadPoolExecutor(max_workers=256) as pool:
-        for offset in times:
-            delay = args.t0 + offset - time.time()
-            if delay > 0:
-                time.sleep(delay)
-            pool.submit(one, offset)
-    recorder.flush()
-    recorded = 0
-    if engine is not None:
-        from sqlalchemy import text
-
-        with engine.connect() as conn:
-            recorded = conn.execute(text("SELECT count(*) FROM model_calls")).scalar()
-    with open(args.out, "w") as handle:
-        json.dump({"results": results, "log": log, "cooldowns": cooldown_log, "recorded": recorded}, handle)
+    call.retry_after = lambda exc: exc.retry_after if isinstance(exc, CapacityExhausted) else None
+    storm_load.run(call, rate_per_s=spec["rate"], duration=spec["duration"], seed=spec["seed"], t0=spec["t0"],
+                   mode=spec["mode"], out_path=spec["out"])
 
 
-# ------------------------------------------------------------------------------------ driver
-def run_strategy(strategy, fake, redis_url, db_url, rate, duration, rpm, outage=None) -> dict:
-    import redis
+# ------------------------------------------------------------------------------------ the fake, per cell
+def capacity_of(shape: str) -> float:
+    if shape == "concurrency":
+        return sum(CONCURRENCY) / CONCURRENCY_LATENCY_S
+    if shape == "unusable":
+        return sum(c for m, c in zip(MODELS, CAPACITY) if m not in UNUSABLE)
+    return sum(CAPACITY)
+
+
+def configure_fake(fake, shape: str, window_s: float) -> None:
+    from tests.fakes import limits
 
     fake.reset()
-    prefix = f"bench:{uuid.uuid4().hex[:8]}:"
-    t0 = time.time() + 2.0
+    fake.limiters.clear()
+    latency = CONCURRENCY_LATENCY_S if shape == "concurrency" else LATENCY_S
+    for model, rate, slots in zip(MODELS, CAPACITY, CONCURRENCY):
+        fake.configure(model, rpm=10**6, tpm=10**9, latency_s=latency)
+        if shape == "fixed_window":
+            fake.limiters[model] = limits.FixedWindow(int(rate * window_s), window_s)
+        elif shape == "sliding_window":
+            fake.limiters[model] = limits.SlidingWindow(int(rate * window_s), window_s)
+        elif shape == "concurrency":
+            fake.limiters[model] = limits.Concurrency(slots)
+        elif shape == "random_faults":
+            fake.limiters[model] = limits.Combined(limits.TokenBucket(rate, max(1.0, rate)), limits.RandomFaults(0.05, hang_s=0.5, seed=hash(model) % 1000))
+        else:
+            fake.limiters[model] = limits.TokenBucket(rate, max(1.0, rate))  # one second's worth, one call at least
+    if shape == "unusable":
+        for model, mode in UNUSABLE.items():
+            fake.limiters.pop(model, None)
+            fake.fault(mode, model=model)
+
+
+def model_table(shape: str, factor: float = CONFIGURED_FACTOR) -> list[dict]:
+    latency = CONCURRENCY_LATENCY_S if shape == "concurrency" else LATENCY_S
+    out = []
+    for model, rate, slots in zip(MODELS, CAPACITY, CONCURRENCY):
+        real_rps = slots / latency if shape == "concurrency" else rate
+        rpm = int(real_rps * 60 * factor)
+        out.append({"id": model, "rpm": rpm, "tpm": rpm * 1000})
+    return out
+
+
+# ------------------------------------------------------------------------------------ one cell
+def run_cell(contender: str, shape: str, load: float, fake, args) -> dict:
+    configure_fake(fake, shape, args.window)
+    capacity = capacity_of(shape)
+    rate = load * capacity
+    mode = "serve" if load < 1 else "once"
+    namespace = f"storm:{uuid.uuid4().hex[:8]}"
+    startup = 7.0 if contender != "ours" else 3.0
+    t0 = time.time() + startup
     outdir = tempfile.mkdtemp(prefix="storm-")
     procs = []
-    for i in range(WORKERS):
-        out = os.path.join(outdir, f"{i}.json")
-        cmd = [sys.executable, "-m", "bench.chain_storm", "--worker", "--strategy", strategy, "--fake", fake.url,
-               "--redis", redis_url, "--prefix", prefix, "--rate", str(rate), "--duration", str(duration),
-               "--t0", str(t0), "--seed", str(1000 + i), "--out", out, "--rpm", str(rpm), "--deadline", "100"]
-        if db_url and strategy == "ours":
-            cmd += ["--db", db_url]
-        procs.append((subprocess.Popen(cmd, cwd=ROOT), out))
-    if outage:
-        start_after, length = outage
-        time.sleep(max(0.0, t0 + start_after - time.time()))
-        fake.fault("throttle", seconds=length)
-    for proc, _ in procs:
-        proc.wait(timeout=duration + 200)
-    merged = {"results": [], "log": [], "cooldowns": []}
-    for _, out in procs:
-        with open(out) as handle:
-            data = json.load(handle)
-        for key in merged:
-            merged[key] += data[key]
-    merged["recorded"] = max((json.load(open(out)).get("recorded", 0) for _, out in procs), default=0)
-    merged["fake_log"] = list(fake.log)
-    merged["t0"] = t0
-    redis.Redis.from_url(redis_url).delete(*(redis.Redis.from_url(redis_url).keys(prefix + "*") or [b"none"]))
-    return merged
+    for i in range(PROCESSES):
+        spec = {"fake": fake.url, "redis": {"url": args.redis, "namespace": namespace}, "models": model_table(shape, args.configured_factor),
+                "rate": rate / PROCESSES, "duration": args.duration, "seed": 1000 + i + int(load * 100), "t0": t0,
+                "mode": mode, "out": os.path.join(outdir, f"{i}.json"), "config": contender.split(":")[-1],
+                "cooldown_s": args.window / 2}
+        if contender == "ours":
+            cmd = [sys.executable, "-m", "bench.chain_storm", "--worker", json.dumps(spec)]
+        else:
+            cmd = [PEERS_PYTHON, "-m", "bench.peers_litellm", "--spec", json.dumps(spec)]
+        procs.append((subprocess.Popen(cmd, cwd=ROOT, stderr=subprocess.DEVNULL if contender != "ours" else None), spec["out"]))
+    timer = None
+    if shape == "outage":
+        def outage():
+            time.sleep(max(0.0, t0 + OUTAGE_START_S - time.time()))
+            fake.fault("unavailable", seconds=args.outage)
+        timer = threading.Thread(target=outage, daemon=True)
+        timer.start()
+    results = []
+    for proc, out in procs:
+        proc.wait(timeout=args.duration + 300)
+        if os.path.exists(out):
+            with open(out) as handle:
+                results += json.load(handle)
+    return summarise(results, list(fake.log), t0, args, shape, load, capacity)
 
 
-def summarise(name, data, rpm, steady_end) -> dict:
-    t0 = data["t0"]
-    results = data["results"]
-    steady = [r for r in results if r["t"] - t0 < steady_end]
-    ok = [r for r in steady if r["model"]]
-    fake_steady = [e for e in data["fake_log"] if e[0] - t0 < steady_end]
-    throttled = sum(1 for e in fake_steady if e[2] == "throttle")
-    primary_ok = sum(1 for e in fake_steady if e[1] == MODELS[0] and e[2] == "ok" and e[0] - t0 < steady_end)
-    summary = {
-        "requests": len(steady),
-        "success_rate": round(len(ok) / max(1, len(steady)), 4),
-        "throttled_calls": throttled,
-        "wasted_calls_per_success": round(throttled / max(1, len(ok)), 4),
-        "primary_share_of_capacity": round(primary_ok / (rpm * steady_end / 60), 3),
-        "latency_p95_s": round(statistics.quantiles([r["done"] - r["t"] for r in ok], n=20)[18], 3) if len(ok) > 20 else None,
+def summarise(results, log, t0, args, shape, load, capacity) -> dict:
+    ok = [r for r in results if r["outcome"] == "ok"]
+    failed = [r for r in results if r["outcome"] == "fail"]
+    healthy = [m for m in MODELS if not (shape == "unusable" and m in UNUSABLE)]
+    after = [e for e in log if e[0] >= t0 + WARMUP_S and e[1] in healthy]
+    throttled = sum(1 for e in after if e[2] == "throttle")
+    served = sum(1 for e in after if e[2] == "ok")
+    end = t0 + args.duration
+    served_in_run = sum(1 for e in log if e[2] == "ok" and t0 + WARMUP_S <= e[0] < end)
+    seconds = args.duration - WARMUP_S
+    if shape == "outage":  # the part of the measured window in which no model could serve
+        seconds -= max(0.0, min(args.duration, OUTAGE_START_S + args.outage) - max(WARMUP_S, OUTAGE_START_S))
+    unusable_calls = {m: sum(1 for e in log if e[1] == m) for m in UNUSABLE} if shape == "unusable" else {}
+    overheads = [r["overhead_ms"] for r in ok if r.get("overhead_ms") is not None]
+    cell = {
+        "requests": len(results), "succeeded": len(ok), "came_back_with_retry_time": sum(1 for r in results if r["outcome"] == "retry"),
+        "failed": len(failed),
+        "throttled_per_success_after_10s": round(throttled / max(1, served), 3),
+        "served_share_of_real_capacity_after_10s": round(served_in_run / max(1e-9, seconds * capacity), 3),
+        "calls_to_unusable_models": sum(unusable_calls.values()),
+        "max_calls_per_unusable_model": max(unusable_calls.values(), default=0),
+        "latency_p95_s": round(statistics.quantiles([r["done"] - r["t"] for r in ok], n=20)[18], 2) if len(ok) > 20 else None,
     }
-    if name == "ours":
-        overheads = [r["overhead_ms"] for r in ok if r["overhead_ms"] is not None]
-        summary["chain_overhead_ms"] = {"p50": round(statistics.median(overheads), 2),
-                                        "p95": round(statistics.quantiles(overheads, n=20)[18], 2)}
-        # A call to a model inside a cooldown some process had already set (and no successful probe
-        # had ended), other than a probe.
-        reopened = sorted((start, m) for m, start, end in data["cooldowns"] if end == -1)
-        intervals = []
-        for m, start, end in data["cooldowns"]:
-            if end == -1:
-                continue
-            cut = next((t for t, rm in reopened if rm == m and start < t < end), end)
-            intervals.append((m, start, cut))
-        violations = 0
-        for at, model, kind in data["log"]:
-            if kind == "probe":
-                continue
-            if any(m == model and start < at < end for m, start, end in intervals):
-                violations += 1
-        summary["calls_to_cooling_models"] = violations
-        summary["calls_made_whole_run"] = len(data["log"])
-        summary["model_calls_rows_written"] = data["recorded"]
-    return summary
+    if overheads:
+        cell["overhead_ms_p95"] = round(statistics.quantiles(overheads, n=20)[18], 2) if len(overheads) > 20 else max(overheads)
+    if failed:
+        cell["first_failures"] = sorted({r["error"][:160] for r in failed})[:3]
+    if load < 1:
+        cell["targets_met"] = len(ok) == len(results) and cell["throttled_per_success_after_10s"] <= 0.05
+    else:
+        cell["targets_met"] = not failed and cell["served_share_of_real_capacity_after_10s"] >= 0.9
+    if shape == "unusable":
+        cell["targets_met"] = cell["targets_met"] and cell["max_calls_per_unusable_model"] <= 1
+    if "overhead_ms_p95" in cell:
+        cell["targets_met"] = cell["targets_met"] and cell["overhead_ms_p95"] <= 3
+    return cell
 
 
-def outage_summary(data, outage_start, outage_len, rate) -> dict:
-    t0 = data["t0"]
-    begin, end = t0 + outage_start, t0 + outage_start + outage_len
-    results = data["results"]
-    affected = [r for r in results if begin - 1 <= r["t"] <= end + 15]
-    first_after = min((r["done"] for r in results if r["model"] and r["done"] > end), default=None)
-    # Normal traffic: successes per second back to 80% of the offered rate.
-    resumed = None
-    for second in range(0, 30):
-        lo = end + second
-        done = sum(1 for r in results if r["model"] and lo <= r["done"] < lo + 1 and r["t"] >= lo - 5)
-        if done >= 0.8 * rate:
-            resumed = second + 1
-            break
-    # Probes: calls while every model was cooling, per model per probe window, after the first 2 s.
-    windows: dict = {}
-    kinds: dict = {}
-    for at, model, kind in data["log"]:
-        if begin + 2 <= at <= end:
-            kinds[kind] = kinds.get(kind, 0) + 1
-            key = (model, int((at - begin - 2) // PROBE_WINDOW_S))
-            windows[key] = windows.get(key, 0) + 1
-    return {
-        "outage_s": outage_len,
-        "requests_during_or_right_after": len(affected),
-        "their_success_rate": round(sum(1 for r in affected if r["model"]) / max(1, len(affected)), 4),
-        "first_success_after_outage_s": round(first_after - end, 2) if first_after else None,
-        "normal_traffic_resumed_within_s": resumed,
-        "max_calls_per_model_per_probe_window": max(windows.values()) if windows else 0,
-        "calls_during_outage_by_kind": kinds,
-    }
+def better_or_equal(ours: dict, peer: dict) -> bool:
+    return (ours["failed"] <= peer["failed"]
+            and ours["throttled_per_success_after_10s"] <= peer["throttled_per_success_after_10s"]
+            and ours["calls_to_unusable_models"] <= peer["calls_to_unusable_models"])
+
+
+def best_peer(cells: dict) -> tuple[str, dict]:
+    return min(cells.items(), key=lambda kv: (kv[1]["failed"], kv[1]["throttled_per_success_after_10s"], kv[1]["calls_to_unusable_models"]))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--worker", action="store_true")
-    parser.add_argument("--strategy", default="ours")
-    parser.add_argument("--fake")
-    parser.add_argument("--redis")
-    parser.add_argument("--db")
-    parser.add_argument("--prefix", default="bench:")
-    parser.add_argument("--rate", type=float, default=0)
-    parser.add_argument("--duration", type=float, default=60)
-    parser.add_argument("--t0", type=float, default=0)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--out")
-    parser.add_argument("--rpm", type=int, default=120)
-    parser.add_argument("--deadline", type=float, default=100)
-    parser.add_argument("--steady", type=float, default=60)
-    parser.add_argument("--only-ours", action="store_true", help="skip the two comparison strategies")
+    parser.add_argument("--worker")
+    parser.add_argument("--duration", type=float, default=20.0)
+    parser.add_argument("--window", type=float, default=10.0, help="the fake's 'minute' windows, scaled")
+    parser.add_argument("--outage", type=float, default=10.0)
+    parser.add_argument("--shapes", default=",".join(SHAPES))
+    parser.add_argument("--loads", default="0.8,1.5")
+    parser.add_argument("--configured-factor", type=float, default=CONFIGURED_FACTOR,
+                        help="each model's configured RPM over what the fake really allows (1.5: limits must be learned down)")
+    parser.add_argument("--peers", default="tuned", help="LiteLLM configurations: tuned, default, or none")
+    parser.add_argument("--redis", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"))
     args = parser.parse_args()
     if args.worker:
-        worker(args)
+        ours_worker(json.loads(args.worker))
         return
 
-    import psycopg
-
-    from app.cli import upgrade_database
     from tests.fakes.bedrock import FakeBedrock
-    from tests.support.services import start_services, stop_services
 
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
-    services = start_services()
-    db_name = f"aiprism_storm_{uuid.uuid4().hex[:6]}"
-    with psycopg.connect(services.postgres_admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{db_name}"')
-    db_url = services.database_url(db_name)
-    upgrade_database(db_url)
-    redis_url = f"{services.redis_base_url}/14"
+    peers = [] if args.peers == "none" else [f"litellm:{p}" for p in args.peers.split(",")]
+    if peers and not os.path.exists(PEERS_PYTHON):
+        sys.exit("LiteLLM is not installed: run `make bench-peers` first (or --peers none)")
     fake = FakeBedrock().start()
-    for model in MODELS:
-        fake.configure(model, rpm=args.rpm, tpm=10**9, latency_s=LATENCY_S)
-    capacity = len(MODELS) * args.rpm / 60
-    rate = 0.8 * capacity
-    outage = (args.steady, 30.0)
+    started = time.time()
+    matrix = {}
     try:
-        started = time.time()
-        ours = run_strategy("ours", fake, redis_url, db_url, rate, args.steady + 30 + 20, args.rpm, outage=outage)
-        if args.only_ours:
-            print(json.dumps({"ours": summarise("ours", ours, args.rpm, args.steady), "ours_outage": outage_summary(ours, *outage, rate)}, indent=2))
-            return
-        naive = run_strategy("naive", fake, redis_url, None, rate, args.steady, args.rpm)
-        per_process = run_strategy("per_process", fake, redis_url, None, rate, args.steady, args.rpm)
-        report = {
-            "benchmark": "chain_storm",
-            "setup": {"models": len(MODELS), "rpm_each": args.rpm, "aggregate_capacity_rps": round(capacity, 2),
-                      "offered_rps": round(rate, 2), "offered_share_of_capacity": 0.8,
-                      "primary_capacity_rps": round(args.rpm / 60, 2), "worker_processes": WORKERS,
-                      "fake_latency_s": LATENCY_S, "steady_s": args.steady, "load": "open-loop Poisson, same seeds for every strategy"},
-            "ours": summarise("ours", ours, args.rpm, args.steady),
-            "ours_outage": outage_summary(ours, *outage, rate),
-            "naive_ordered_fallback": summarise("naive", naive, args.rpm, args.steady),
-            "per_process_cooldowns": summarise("per_process", per_process, args.rpm, args.steady),
-            "wall_s": round(time.time() - started, 1),
-        }
-        o, out = report["ours"], report["ours_outage"]
-        report["targets_met"] = {
-            "all_succeed": o["success_rate"] == 1.0 and out["their_success_rate"] == 1.0,
-            "wasted_per_success_le_0.05": o["wasted_calls_per_success"] <= 0.05,
-            "no_call_to_cooling_model": o["calls_to_cooling_models"] == 0,
-            "primary_ge_90pct": o["primary_share_of_capacity"] >= 0.9,
-            "overhead_p95_le_3ms": o["chain_overhead_ms"]["p95"] <= 3,
-            "resumed_within_10s": (out["normal_traffic_resumed_within_s"] or 99) <= 10,
-            "one_probe_per_model_per_window": out["max_calls_per_model_per_probe_window"] <= 1,
-        }
-        print(json.dumps(report, indent=2))
+        for shape in args.shapes.split(","):
+            for load in (float(x) for x in args.loads.split(",")):
+                key = f"{shape}@{int(load * 100)}%"
+                row = {"ours": run_cell("ours", shape, load, fake, args)}
+                for peer in peers:
+                    row[peer] = run_cell(peer, shape, load, fake, args)
+                if peers:
+                    name, best = best_peer({p: row[p] for p in peers})
+                    row["best_litellm"] = name
+                    row["ours_better_or_equal"] = better_or_equal(row["ours"], best)
+                matrix[key] = row
+                print(json.dumps({key: row}), file=sys.stderr, flush=True)
     finally:
         fake.stop()
-        with psycopg.connect(services.postgres_admin_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
-        stop_services(services)
+    report = {
+        "benchmark": "chain_storm",
+        "setup": {"models": MODELS, "real_calls_per_s": CAPACITY, "concurrency_shape_slots": CONCURRENCY,
+                  "latency_s": LATENCY_S, "concurrency_shape_latency_s": CONCURRENCY_LATENCY_S,
+                  "configured_over_real": args.configured_factor, "processes": PROCESSES, "threads_each": 2,
+                  "cell_s": args.duration, "time_scale": f"60 s windows scaled to {args.window} s, outage {args.outage} s from {OUTAGE_START_S} s",
+                  "unusable_models": UNUSABLE, "load": "open-loop Poisson, same seeds for every contender",
+                  "peers": peers, "litellm": "1.80.0"},
+        "matrix": matrix,
+        "all_targets_met": all(row["ours"]["targets_met"] for row in matrix.values()),
+        "ours_better_or_equal_everywhere": all(row.get("ours_better_or_equal", True) for row in matrix.values()),
+        "wall_s": round(time.time() - started, 1),
+    }
+    print(json.dumps(report, indent=2))
 
 
 if __name__ == "__main__":

@@ -1,10 +1,12 @@
-"""The model chain: each attempt asks the shared state which model may take the call, calls it,
-and reports the outcome, so a throttle anywhere cools that model everywhere.
+"""The model chain: each attempt asks the shared state which model may take the call now, calls it,
+and reports the outcome, so what one process learns (a throttle, a lower limit, a broken model) holds
+for every process.
 
-Retries belong to the chain alone and are bounded: at most one attempt per model plus two, with a
-short jittered pause before going back to a model already tried. A request the model calls invalid
-is the caller's fault and is not tried elsewhere. When nothing can take the call within the caller's
-wait budget, CapacityExhausted says when to come back.
+Failure semantics: a request fails only for a reason no model can fix: the model calls the request
+invalid (RequestInvalid), or every model is unusable (ModelsUnusable). Throttles, 5xx errors and
+timeouts only make the chain wait for, or move to, another model; when nothing can take the call
+within the caller's wait budget, CapacityExhausted carries the soonest moment a usable model frees.
+A throttle is never followed by an immediate retry of the same model: the state cools and paces it.
 """
 from __future__ import annotations
 
@@ -15,12 +17,13 @@ from collections.abc import Iterator
 
 from app.metrics import observe_fallback, observe_model_call
 
-from .errors import INVALID, CapacityExhausted, ModelCallError, StreamInterrupted
+from .errors import INVALID, CapacityExhausted, ModelCallError, ModelsUnusable, StreamInterrupted
 from .records import CallRecorder
 from .state import ChainState, Decision
 from .types import ModelRequest, ModelResponse, ModelSpec
 
 log = logging.getLogger(__name__)
+USAGE_FIELDS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
 
 
 class ModelChain:
@@ -36,19 +39,23 @@ class ModelChain:
 
     def _acquire(self, request: ModelRequest, deadline: float, overhead: list[float], failed: set[str]) -> tuple[ModelSpec, Decision]:
         cost = request.estimate_input_tokens() + request.max_tokens
-        # Models that already failed this request are passed over while others remain.
-        candidates = [s for s in self.specs if s.id not in failed] or self.specs
+        # Every model stays a candidate (the state knows which are cooling); the ones that already
+        # failed this request are asked last.
+        candidates = [s for s in self.specs if s.id not in failed] + [s for s in self.specs if s.id in failed]
         while True:
             started = time.perf_counter()
             decision = self.state.acquire(candidates, cost)
-            overhead[0] += time.perf_counter() - started
-            if decision.kind != "wait":
+            if decision.kind != "wait":  # a decision that says "wait" is part of the waiting
+                overhead[0] += time.perf_counter() - started
+            if decision.kind in ("call", "probe"):
                 return candidates[decision.index], decision
+            if decision.kind == "unusable":
+                raise ModelsUnusable()
             remaining = deadline - time.monotonic()
             if decision.retry_after > remaining:
                 raise CapacityExhausted(decision.retry_after)
             # Wait a little past the moment a slot frees, spread so waiters do not stampede.
-            time.sleep(decision.retry_after + random.uniform(0.0, min(0.05, decision.retry_after)))
+            time.sleep(decision.retry_after + random.uniform(0.0, min(0.02, decision.retry_after)))
 
     def _report(self, spec, decision, outcome, attempt, latency_ms, context, overhead, usage=None, code=None):
         started = time.perf_counter()
@@ -57,7 +64,7 @@ class ModelChain:
             actual = usage["input_tokens"] + usage["output_tokens"] + usage["cache_write_tokens"]
         elif outcome != "success":
             actual = 0  # a refused call used no tokens
-        cooldown_s = self.state.report(spec, decision, outcome, actual)
+        cooldown_s = self.state.report(spec, decision, outcome, actual, latency_ms)
         observe_model_call(spec.id, context.get("purpose", "other"), outcome, latency_ms, usage, cooldown_s)
         if self.recorder is not None:
             try:
@@ -68,7 +75,13 @@ class ModelChain:
         overhead[0] += time.perf_counter() - started
 
     def _max_attempts(self) -> int:
-        return len(self.specs) + 2
+        return 2 * len(self.specs) + 2
+
+    def _exhausted(self, last_error: ModelCallError | None) -> CapacityExhausted:
+        """Too many failed calls for one request: come back when the first usable model frees."""
+        retry = max(1.0, self.state.soonest(self.specs))
+        return CapacityExhausted(retry, f"No model answered after {self._max_attempts()} attempts (last: {last_error}); "
+                                        f"trying again in {retry:.0f} s.")
 
     def complete(self, request: ModelRequest, *, context: dict | None = None, max_wait_s: float = 30.0) -> ModelResponse:
         context = context or {}
@@ -80,8 +93,6 @@ class ModelChain:
         for attempt in range(1, self._max_attempts() + 1):
             spec, decision = self._acquire(request, deadline, overhead, failed)
             first_model = first_model or spec.id
-            if spec.id in failed:  # back to a model that failed this request: pause, jittered
-                time.sleep(random.uniform(0.02, 0.1) * attempt)
             started = time.monotonic()
             try:
                 response = self.provider.complete(spec, request)
@@ -94,14 +105,17 @@ class ModelChain:
                 failed.add(spec.id)
                 log.info("model call failed", extra={"model": spec.id, "kind": error.kind, "code": error.code})
                 continue
-            usage = {k: getattr(response, k) for k in ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")}
+            except BaseException:
+                self.state.report(spec, decision, "release")
+                raise
+            usage = {k: getattr(response, k) for k in USAGE_FIELDS}
             self._report(spec, decision, "success", attempt, response.latency_ms, context, overhead, usage=usage)
             if spec.id != first_model:
                 observe_fallback(first_model, spec.id)
             response.attempts = attempt
             response.overhead_ms = overhead[0] * 1000
             return response
-        raise CapacityExhausted(5.0, f"No model answered after {self._max_attempts()} attempts (last: {last_error}).")
+        raise self._exhausted(last_error)
 
     def stream(self, request: ModelRequest, *, context: dict | None = None, max_wait_s: float = 10.0) -> Iterator[str | ModelResponse]:
         """Text deltas, then the final ModelResponse. Falls back to another model only until the first
@@ -117,10 +131,12 @@ class ModelChain:
             first_model = first_model or spec.id
             started = time.monotonic()
             sent: list[str] = []
+            reported = False
             try:
                 for item in self.provider.stream(spec, request):
                     if isinstance(item, ModelResponse):
-                        usage = {k: getattr(item, k) for k in ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")}
+                        usage = {k: getattr(item, k) for k in USAGE_FIELDS}
+                        reported = True
                         self._report(spec, decision, "success", attempt, item.latency_ms, context, overhead, usage=usage)
                         if spec.id != first_model:
                             observe_fallback(first_model, spec.id)
@@ -131,6 +147,7 @@ class ModelChain:
                     yield item
             except ModelCallError as error:
                 latency = int((time.monotonic() - started) * 1000)
+                reported = True
                 self._report(spec, decision, error.kind, attempt, latency, context, overhead, code=error.code)
                 if sent:
                     raise StreamInterrupted("".join(sent), error) from error
@@ -139,7 +156,10 @@ class ModelChain:
                 last_error = error
                 failed.add(spec.id)
                 continue
-        raise CapacityExhausted(5.0, f"No model answered after {self._max_attempts()} attempts (last: {last_error}).")
+            finally:
+                if not reported:  # abandoned by the reader (or an unexpected error): free the slots
+                    self.state.report(spec, decision, "release")
+        raise self._exhausted(last_error)
 
     def status(self) -> list[dict]:
         rows = self.state.snapshot(self.specs)
@@ -160,7 +180,9 @@ def build_chain(app) -> ModelChain:
 
     config = app.config
     state = ChainState(app.extensions["redis"], breaker_threshold=config["CIRCUIT_BREAKER_FAILURE_THRESHOLD"],
-                       breaker_timeout_s=config["CIRCUIT_BREAKER_TIMEOUT"])
+                       breaker_timeout_s=config["CIRCUIT_BREAKER_TIMEOUT"], max_concurrency=config["MAX_CONCURRENT_REQUESTS"],
+                       lease_s=config["BEDROCK_CONNECT_TIMEOUT"] + config["BEDROCK_READ_TIMEOUT"] + 5,
+                       unusable_probe_s=config["MODEL_UNUSABLE_PROBE_INTERVAL"])
     recorder = CallRecorder(app.extensions["database"])
     if config["MODEL_PROVIDER"] == "offline":
         return ModelChain([OFFLINE_SPEC], state, OfflineProvider(), recorder)

@@ -4,13 +4,14 @@ from __future__ import annotations
 import re
 
 # outcome kinds the chain acts on
-THROTTLE = "throttle"  # cool this model briefly for everyone, try another
+THROTTLE = "throttle"  # slow this model down for everyone (learned limits cut), try another
 QUOTA = "quota"  # a daily quota: cool for long
-ACCESS = "access"  # no access to this model: cool for long
-GONE = "gone"  # end of life / not found / needs an inference profile: cool for long
-FAILURE = "failure"  # 5xx, timeouts: circuit breaker, try another
+ACCESS = "access"  # no access to this model: unusable until reset or the unusable-probe interval
+GONE = "gone"  # end of life / not found / needs an inference profile: unusable likewise
+FAILURE = "failure"  # 5xx, timeouts: after repeated ones a short backoff, try another
 INVALID = "invalid"  # the request itself is wrong: the caller's fault, never retried elsewhere
 LONG_KINDS = (QUOTA, ACCESS, GONE)
+UNUSABLE_KINDS = (ACCESS, GONE)
 
 
 class ModelCallError(Exception):
@@ -33,6 +34,14 @@ class CapacityExhausted(Exception):
         super().__init__(message)
         self.retry_after = max(1.0, float(retry_after))
         self.message = message
+
+
+class ModelsUnusable(ModelCallError):
+    """Every model in the chain is unusable (access denied, gone, needs an inference profile): no
+    wait will help until an admin acts, so the request fails rather than defers."""
+
+    def __init__(self, message: str = "Every model in the chain is unusable (no access, or retired); an admin must fix the model configuration."):
+        super().__init__("unusable", "ModelsUnusable", message)
 
 
 class StreamInterrupted(Exception):

@@ -1,9 +1,22 @@
-"""The chain's shared picture in Redis: per-model cooldowns, RPM/TPM windows, circuit breakers and
-probe slots, decided atomically by Lua scripts on Redis's own clock, so every web worker, job worker
-and instance agrees.
+"""The chain's shared picture in Redis, decided atomically by Lua scripts on Redis's own clock, so every
+web worker, job worker and instance agrees.
 
-RPM and TPM are sliding 60 s windows (a little longer, to absorb the trip to Bedrock), so a model
-never sees more than its configured requests in any minute.
+Per model (hash ``<prefix><id>:state``):
+- learned limits: ``rate`` (requests per minute) and ``conc`` (calls in flight). They start at the
+  configured RPM and concurrency; a throttle cuts both multiplicatively (once per episode: only calls
+  sent after the last cut may cut again); every success raises them additively back toward the
+  configured values (AIMD). The token budget follows the rate: configured TPM x rate / configured RPM.
+- pacing: calls are spaced evenly at the learned rate by a GCRA (``tat``, the theoretical arrival
+  time), and tokens likewise (``ttat``), never released in a per-minute burst.
+- slow start: an untested model, and a model coming back from a cooldown, takes a single probe call
+  (slot ``:probe``); other callers go elsewhere or wait for its answer.
+- cooling (``cd_until``): after a throttle, or after CIRCUIT_BREAKER_FAILURE_THRESHOLD failures in a
+  row (5xx, timeouts), a short backoff that doubles while the model keeps failing, capped.
+- unusable (``dis_until``): access denied, not found / end of life, inference profile required. Out
+  for every process until an admin resets it or the unusable-probe interval passes; then exactly one
+  caller (the holder of the probe slot) tries it.
+- in flight: a sorted set of leases (``:lease``), and one for the whole deployment (``sem``,
+  MAX_CONCURRENT_REQUESTS): a process killed with -9 frees its slots when its leases expire.
 """
 from __future__ import annotations
 
@@ -13,185 +26,210 @@ from dataclasses import dataclass
 
 from redis import Redis
 
-from .errors import LONG_KINDS, THROTTLE
+from .errors import QUOTA, THROTTLE, UNUSABLE_KINDS
 from .types import ModelSpec
 
-WINDOW_MS = 60_500
-PROBE_WINDOW_MS = 2_000
-EPISODE_RESET_MS = 120_000
-LONG_COOLDOWN_MS = {"quota": 3_600_000, "access": 3_600_000, "gone": 86_400_000}
-MAX_LEVEL = 5
+QUOTA_COOLDOWN_MS = 3_600_000  # a daily quota: long, but the model is not broken
+DEFAULT_LATENCY_MS = 500
+TOKEN_TOLERANCE_MS = 1_000
+MIN_THROTTLE_COOLDOWN_MS = 50  # a throttled model is never asked again at once  # token pacing lets one second's worth of tokens through at once
 
 _ACQUIRE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local n = tonumber(ARGV[1])
-local cost = tonumber(ARGV[2])
-local rid = ARGV[3]
-local window = tonumber(ARGV[4])
-local probe_window = tonumber(ARGV[5])
-local best_wait = -1
-local blocked = {}
-local disabled = {}
+local n, cost, rid = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
+local lease, sem_limit, token_tol = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local recovery_ms = tonumber(ARGV[7])
+local SEM = KEYS[1]
+if sem_limit > 0 then
+  redis.call('ZREMRANGEBYSCORE', SEM, '-inf', now)
+  if redis.call('ZCARD', SEM) >= sem_limit then
+    local oldest = redis.call('ZRANGE', SEM, 0, 0, 'WITHSCORES')
+    return {0, 0, 25, now}
+  end
+end
+local best = -1
+local pending = -1
+local failing = {}
 for i = 1, n do
-  local k = (i - 1) * 5
-  local S, R, T, TS = KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[k + 4]
-  local rpm = tonumber(ARGV[5 + (i - 1) * 2 + 1])
-  local tpm = tonumber(ARGV[5 + (i - 1) * 2 + 2])
-  local st = redis.call('HMGET', S, 'cd_until', 'bo_until', 'dis_until', 'probation')
-  local cd, bo, dis = tonumber(st[1]) or 0, tonumber(st[2]) or 0, tonumber(st[3]) or 0
-  local until_ = math.max(cd, bo, dis)
-  if until_ <= now and st[4] == '1' then
-    -- Cooldown over, but the model comes back through one probe, not a stampede of waiting callers.
-    local P = KEYS[k + 5]
-    if redis.call('SET', P, rid, 'NX', 'PX', probe_window) then
-      redis.call('ZADD', R, now, rid)
-      redis.call('ZADD', T, now, rid .. ':' .. cost)
-      redis.call('INCRBY', TS, cost)
-      return {2, i, 0, now}
+  local k = 1 + (i - 1) * 4
+  local S, L, P = KEYS[k + 1], KEYS[k + 2], KEYS[k + 3]
+  local a = 7 + (i - 1) * 3
+  local cfg_rpm, cfg_tpm, cfg_conc = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])
+  local st = redis.call('HMGET', S, 'rate', 'conc', 'tat', 'ttat', 'cd_until', 'dis_until', 'probation', 'lat', 'bo')
+  local rate, conc = tonumber(st[1]), tonumber(st[2])
+  local probation = st[7] == '1'
+  if not rate then
+    -- never seen: start at the configured limits, through a single probe
+    rate, conc, probation = cfg_rpm, cfg_conc, true
+    redis.call('HSET', S, 'rate', rate, 'conc', conc, 'probation', 1)
+  end
+  local tat, ttat = tonumber(st[3]) or 0, tonumber(st[4]) or 0
+  local cd, dis = tonumber(st[5]) or 0, tonumber(st[6]) or 0
+  local lat = tonumber(st[8]) or 500
+  local wait = -1
+  local kind = 1
+  if dis > now then
+    -- unusable: never a retry time
+  elseif dis > 0 then
+    -- unusable, its probe interval over: exactly one caller probes it
+    if redis.call('SET', P, rid, 'NX', 'PX', lease) then
+      redis.call('ZADD', L, now + lease, rid)
+      if sem_limit > 0 then redis.call('ZADD', SEM, now + lease, rid) end
+      redis.call('HSET', S, 'last_probe', now)
+      return {3, i, 0, now}
     end
     local ttl = redis.call('PTTL', P)
-    until_ = now + (ttl > 0 and ttl or probe_window)
-  end
-  if until_ > now then
-    blocked[i] = until_
-    disabled[i] = dis > now
+    if ttl > 0 and (pending < 0 or ttl < pending) then pending = ttl end
   else
-    local wait = 0
-    redis.call('ZREMRANGEBYSCORE', R, '-inf', now - window)
-    if redis.call('ZCARD', R) >= rpm then
-      local oldest = redis.call('ZRANGE', R, 0, 0, 'WITHSCORES')
-      wait = tonumber(oldest[2]) + window - now
+    if cd > now then
+      wait = cd - now
+      if st[9] == '1' then table.insert(failing, i) end
     else
-      local expired = redis.call('ZRANGEBYSCORE', T, '-inf', now - window)
-      if #expired > 0 then
-        local freed = 0
-        for _, member in ipairs(expired) do
-          freed = freed + tonumber(string.match(member, ':(%d+)$'))
-        end
-        redis.call('ZREMRANGEBYSCORE', T, '-inf', now - window)
-        redis.call('DECRBY', TS, freed)
-      end
-      local used = tonumber(redis.call('GET', TS) or '0')
-      if used > 0 and used + cost > tpm then
-        local oldest = redis.call('ZRANGE', T, 0, 0, 'WITHSCORES')
-        wait = tonumber(oldest[2]) + window - now
+      redis.call('ZREMRANGEBYSCORE', L, '-inf', now)
+      local inflight = redis.call('ZCARD', L)
+      if inflight >= math.max(1, math.floor(conc)) then
+        local oldest = redis.call('ZRANGE', L, 0, 0, 'WITHSCORES')
+        wait = math.max(10, tonumber(oldest[2]) - lease + lat - now)
+      elseif tat > now then
+        wait = tat - now
       else
-        redis.call('ZADD', R, now, rid)
-        redis.call('ZADD', T, now, rid .. ':' .. cost)
-        redis.call('INCRBY', TS, cost)
-        redis.call('PEXPIRE', R, window * 2)
-        redis.call('PEXPIRE', T, window * 2)
-        redis.call('PEXPIRE', TS, window * 2)
-        return {1, i, 0, now}
+        local tpm = cfg_tpm * rate / cfg_rpm
+        local tinc = cost * 60000 / tpm
+        if ttat - now > token_tol then
+          wait = ttat - now - token_tol
+        elseif probation then
+          if redis.call('SET', P, rid, 'NX', 'PX', lease) then
+            kind = 2
+          else
+            wait = math.max(10, math.min(redis.call('PTTL', P), math.floor(lat / 2)))
+          end
+        end
+        if wait < 0 then
+          redis.call('HSET', S, 'tat', math.floor(math.max(tat, now) + 60000 / rate),
+                     'ttat', math.floor(math.max(ttat, now) + tinc))
+          if kind == 2 then redis.call('HSET', S, 'last_probe', now) end
+          redis.call('ZADD', L, now + lease, rid)
+          if sem_limit > 0 then redis.call('ZADD', SEM, now + lease, rid) end
+          return {kind, i, 0, now}
+        end
       end
     end
-    if wait < 1 then wait = 1 end
-    if best_wait < 0 or wait < best_wait then best_wait = wait end
+    if best < 0 or wait < best then best = wait end
   end
 end
--- No model can take the call now. A cooling model (not a disabled one) may be probed by one caller,
--- at most once per probe window, the one whose cooldown ends first; everyone else is told when to
--- come back. Probing while others are merely rate-limited lets capacity return as soon as it exists.
-local order = {}
-for i = 1, n do
-  if blocked[i] and not disabled[i] then table.insert(order, i) end
-end
-table.sort(order, function(a, b) return blocked[a] < blocked[b] end)
-local soonest = best_wait
-for _, i in ipairs(order) do
-  local P = KEYS[(i - 1) * 5 + 5]
-  if redis.call('SET', P, rid, 'NX', 'PX', probe_window) then
-    local k = (i - 1) * 5
-    redis.call('ZADD', KEYS[k + 2], now, rid)
-    redis.call('ZADD', KEYS[k + 3], now, rid .. ':' .. cost)
-    redis.call('INCRBY', KEYS[k + 4], cost)
-    return {2, i, 0, now}
-  end
-  local ttl = redis.call('PTTL', P)
-  local wait = math.min(blocked[i] - now, ttl > 0 and ttl or blocked[i] - now)
-  if soonest < 0 or wait < soonest then soonest = wait end
-end
-if soonest < 0 then
-  for i = 1, n do
-    if blocked[i] then
-      local wait = blocked[i] - now
-      if soonest < 0 or wait < soonest then soonest = wait end
+if best > recovery_ms then
+  -- Nothing can take the call soon and some models are backing off after 5xx/timeouts: one caller
+  -- per recovery window may try one of them early (an outage's end is seen within that window).
+  for _, i in ipairs(failing) do
+    local k = 1 + (i - 1) * 4
+    if redis.call('SET', KEYS[k + 4], rid, 'NX', 'PX', recovery_ms) then
+      redis.call('ZADD', KEYS[k + 2], now + lease, rid)
+      if sem_limit > 0 then redis.call('ZADD', SEM, now + lease, rid) end
+      redis.call('HSET', KEYS[k + 1], 'last_probe', now)
+      return {2, i, 0, now}
     end
+    local ttl = redis.call('PTTL', KEYS[k + 4])
+    if ttl > 0 and ttl < best then best = ttl end
   end
 end
-if soonest < 1 then soonest = 1 end
-return {0, 0, soonest, now}
+if best >= 0 then
+  if best < 1 then best = 1 end
+  return {0, 0, best, now}
+end
+if pending > 0 then
+  return {0, 0, pending, now}
+end
+-- every model is unusable
+return {4, 0, 0, now}
 """
 
 _REPORT = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local S, T, TS, P = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local outcome, rid = ARGV[1], ARGV[2]
+local S, L, P, SEM = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local kind, rid = ARGV[1], ARGV[2]
 local reserved, actual = tonumber(ARGV[3]), tonumber(ARGV[4])
-local base, jitter, long = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
-local threshold, breaker_ms = tonumber(ARGV[8]), tonumber(ARGV[9])
-local probe, reset_ms, max_level = ARGV[11] == '1', tonumber(ARGV[12]), tonumber(ARGV[13])
-local probe_window = tonumber(ARGV[14])
+local cfg_rpm, cfg_tpm, cfg_conc = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
+local probe, at_ms, latency = ARGV[8] == '1', tonumber(ARGV[9]), tonumber(ARGV[10])
+local cap_ms, threshold, breaker_ms = tonumber(ARGV[11]), tonumber(ARGV[12]), tonumber(ARGV[13])
+local unusable_ms, quota_ms, reason = tonumber(ARGV[14]), tonumber(ARGV[15]), ARGV[16]
+local beta_rate, beta_conc, ai = tonumber(ARGV[17]), tonumber(ARGV[18]), tonumber(ARGV[19])
+local base_ms, jitter, min_cool, tau = tonumber(ARGV[20]), tonumber(ARGV[21]), tonumber(ARGV[22]), tonumber(ARGV[23])
+redis.call('ZREM', L, rid)
+redis.call('ZREM', SEM, rid)
+local held = redis.call('GET', P) == rid
+if held then redis.call('DEL', P) end
+if kind == 'release' then return {0, now} end
 -- per-minute counters for the admin page's last five minutes
 local stats = KEYS[5] .. ':' .. math.floor(now / 60000)
 local counter = 'errors'
-if outcome == 'success' then counter = 'calls' elseif outcome == 'throttle' or ARGV[10] == 'quota' then counter = 'throttles' end
+if kind == 'success' or kind == 'invalid' then counter = 'calls' elseif kind == 'throttle' or kind == 'quota' then counter = 'throttles' end
 redis.call('HINCRBY', stats, counter, 1)
 redis.call('EXPIRE', stats, 900)
-if actual ~= reserved then
-  local member = rid .. ':' .. reserved
-  local score = redis.call('ZSCORE', T, member)
-  if score then
-    redis.call('ZREM', T, member)
-    redis.call('ZADD', T, score, rid .. ':' .. actual)
-    redis.call('DECRBY', TS, reserved - actual)
-  end
+local st = redis.call('HMGET', S, 'rate', 'conc', 'ttat', 'ceil', 'cut_at', 'streak', 'bf', 'lat', 'cd_until')
+local rate, conc = tonumber(st[1]) or cfg_rpm, tonumber(st[2]) or cfg_conc
+local ttat, ceil = tonumber(st[3]) or 0, tonumber(st[4]) or cfg_rpm
+local cut_at, streak, bf = tonumber(st[5]) or 0, tonumber(st[6]) or 0, tonumber(st[7]) or 0
+local lat, cd = tonumber(st[8]) or 500, tonumber(st[9]) or 0
+if actual < reserved and ttat > 0 then
+  -- the unused part of the reserved tokens goes back to the token pacing
+  local tpm = cfg_tpm * rate / cfg_rpm
+  redis.call('HSET', S, 'ttat', math.floor(ttat - (reserved - actual) * 60000 / tpm))
 end
-if outcome == 'success' then
-  redis.call('HSET', S, 'bf', 0, 'bo_until', 0)
-  local cd = tonumber(redis.call('HGET', S, 'cd_until') or '0')
-  if probe then
-    -- Only a probe's success reopens a model: a late success from a call made before the episode
-    -- began says nothing about now.
-    redis.call('HSET', S, 'cd_until', 0, 'level', 0, 'probation', 0)
-    redis.call('DEL', P)
-  elseif cd <= now then
-    redis.call('HSET', S, 'level', 0)
+if kind == 'success' or kind == 'invalid' then
+  -- the model answered: it is healthy (an invalid request is the caller's fault)
+  if kind == 'success' then
+    lat = math.floor(lat * 0.8 + latency * 0.2)
+    -- served-rate estimate: an exponentially decayed count of successes (time constant tau)
+    local acc, last = tonumber(redis.call('HGET', S, 'sacc') or '0'), tonumber(redis.call('HGET', S, 'slast') or now)
+    redis.call('HSET', S, 'sacc', acc * math.exp(-(now - last) / tau) + 1, 'slast', now)
+  end
+  -- back quickly to 95% of the rate that last throttled, then creep toward and past it: one more
+  -- throttle only after many successes
+  local step = ai * ceil
+  if rate < 0.95 * ceil then step = step * 10 elseif rate >= ceil then step = step / 4 end
+  rate = math.min(cfg_rpm, rate + step)
+  if rate > ceil then ceil = rate end
+  conc = math.min(cfg_conc, conc + 0.02 + 0.002 * conc)
+  redis.call('HSET', S, 'rate', rate, 'conc', conc, 'ceil', ceil, 'streak', 0, 'bf', 0, 'lat', lat, 'bo', 0)
+  if probe or held then
+    redis.call('HSET', S, 'probation', 0, 'dis_until', 0, 'cd_until', 0)
   end
   return {0, now}
-elseif outcome == 'throttle' then
-  local cd = tonumber(redis.call('HGET', S, 'cd_until') or '0')
-  if cd > now then
-    return {cd - now, now}
+elseif kind == 'throttle' then
+  if at_ms > cut_at and not probe then
+    -- only a call sent after the last cut says the current rate is still too high; a throttled
+    -- probe says the model's window has not freed yet: it backs off longer, without a new cut
+    local inflight = redis.call('ZCARD', L) + 1
+    -- Saturated and throttled: what the model served lately is near its real limit. Cut to it,
+    -- by at least 1 - beta and at most 30%.
+    local acc, last = tonumber(redis.call('HGET', S, 'sacc') or '0'), tonumber(redis.call('HGET', S, 'slast') or now)
+    local served = acc * math.exp(-(now - last) / tau) * 60000 / tau
+    ceil = rate
+    rate = math.max(cfg_rpm / 200, rate * 0.7, math.min(rate * beta_rate, served))
+    conc = math.max(1, math.min(conc, inflight) * beta_conc)
+    cut_at = now
   end
-  local level = tonumber(redis.call('HGET', S, 'level') or '0')
-  local ep_end = tonumber(redis.call('HGET', S, 'ep_end') or '0')
-  if ep_end > 0 and now - ep_end < reset_ms then
-    level = math.min(level + 1, max_level)
-  else
-    level = 0
-  end
-  local duration = math.floor(base * (2 ^ level) * (1 + 0.25 * jitter))
-  redis.call('HSET', S, 'cd_until', now + duration, 'level', level, 'ep_end', now + duration, 'probation', 1)
-  -- the first probe of this episode comes one probe window after it began, not at once
-  redis.call('SET', P, 'cooling', 'PX', probe_window)
+  streak = streak + 1
+  local duration = math.floor(math.min(cap_ms, math.max(min_cool, 60000 / rate) * (2 ^ (streak - 1))) * (1 + 0.25 * jitter))
+  redis.call('HSET', S, 'rate', rate, 'conc', conc, 'ceil', ceil, 'cut_at', cut_at, 'streak', streak,
+             'cd_until', math.max(cd, now + duration), 'probation', 1, 'bo', 0)
   return {duration, now}
-elseif outcome == 'long' then
-  local dis = tonumber(redis.call('HGET', S, 'dis_until') or '0')
-  redis.call('HSET', S, 'dis_until', math.max(dis, now + long), 'dis_reason', ARGV[10])
-  return {long, now}
+elseif kind == 'unusable' then
+  redis.call('HSET', S, 'dis_until', now + unusable_ms, 'dis_reason', reason, 'probation', 1)
+  return {unusable_ms, now}
+elseif kind == 'quota' then
+  redis.call('HSET', S, 'cd_until', math.max(cd, now + quota_ms), 'probation', 1, 'dis_reason', reason)
+  return {quota_ms, now}
 else
-  local bf = tonumber(redis.call('HGET', S, 'bf') or '0')
-  local last = tonumber(redis.call('HGET', S, 'bf_last') or '0')
-  if now - last > breaker_ms then bf = 0 end
   bf = bf + 1
   redis.call('HSET', S, 'bf', bf, 'bf_last', now)
-  if bf >= threshold or probe then
-    redis.call('HSET', S, 'bo_until', now + breaker_ms, 'probation', 1)
-    redis.call('SET', P, 'open', 'PX', probe_window)
-    return {breaker_ms, now}
+  if bf >= threshold or probe or held then
+    streak = streak + 1
+    local duration = math.floor(math.min(breaker_ms, base_ms * (2 ^ (streak - 1))) * (1 + 0.25 * jitter))
+    redis.call('HSET', S, 'cd_until', math.max(cd, now + duration), 'probation', 1, 'streak', streak, 'bo', 1)
+    return {duration, now}
   end
   return {0, now}
 end
@@ -200,7 +238,7 @@ end
 
 @dataclass
 class Decision:
-    kind: str  # "call", "probe" or "wait"
+    kind: str  # "call", "probe", "wait" or "unusable" (every model is unusable)
     index: int = -1
     retry_after: float = 0.0  # seconds, for "wait"
     request_id: str = ""
@@ -209,76 +247,135 @@ class Decision:
     reported_at_ms: int = 0  # Redis server time of the outcome report
 
 
+_KINDS = {0: "wait", 1: "call", 2: "probe", 3: "probe", 4: "unusable"}
+
+
 class ChainState:
-    """Shared model-chain state under one key prefix."""
+    """Shared model-chain state under one key prefix.
+
+    ``max_concurrency``: model calls in flight across the deployment (0: no limit); it is also each
+    model's starting concurrency. ``lease_s``: how long a call's slot is held at most (a crashed
+    process's slots free after it). ``unusable_probe_s``: how long an unusable model stays out before
+    one caller probes it. ``probe_window_s``: the first backoff after repeated failures.
+    """
 
     def __init__(self, redis: Redis, prefix: str = "ai-prism:chain:", breaker_threshold: int = 5,
-                 breaker_timeout_s: float = 60, probe_window_s: float = PROBE_WINDOW_MS / 1000):
+                 breaker_timeout_s: float = 60, probe_window_s: float = 1.0, max_concurrency: int = 0,
+                 model_concurrency: int | None = None, lease_s: float = 300.0, unusable_probe_s: float = 3600.0,
+                 decrease: float = 0.9, concurrency_decrease: float = 0.75, increase: float = 0.002,
+                 served_window_s: float = 10.0):
         self.redis = redis
-        self.probe_window_ms = int(probe_window_s * 1000)
         self.prefix = prefix
         self.breaker_threshold = breaker_threshold
         self.breaker_timeout_ms = int(breaker_timeout_s * 1000)
+        self.base_backoff_ms = int(probe_window_s * 1000)
+        self.max_concurrency = int(max_concurrency)
+        self.model_concurrency = int(model_concurrency or max_concurrency or 64)
+        self.lease_ms = int(lease_s * 1000)
+        self.unusable_probe_ms = int(unusable_probe_s * 1000)
+        self.decrease, self.concurrency_decrease, self.increase = decrease, concurrency_decrease, increase
+        self.served_window_ms = int(served_window_s * 1000)
         self._acquire = redis.register_script(_ACQUIRE)
         self._report = redis.register_script(_REPORT)
 
     def _keys(self, spec: ModelSpec) -> list[str]:
         base = f"{self.prefix}{spec.id}"
-        return [f"{base}:state", f"{base}:rpm", f"{base}:tpm", f"{base}:tpmsum", f"{base}:probe"]
+        return [f"{base}:state", f"{base}:lease", f"{base}:probe", f"{base}:recovery"]
+
+    @property
+    def semaphore_key(self) -> str:
+        return f"{self.prefix}sem"
 
     def acquire(self, specs: list[ModelSpec], cost: int) -> Decision:
-        """Reserve a request and ``cost`` tokens on the first model that can take them."""
+        """Reserve a call and ``cost`` tokens on the first model, in order, that may take them now."""
         request_id = uuid.uuid4().hex
-        keys, args = [], [len(specs), cost, request_id, WINDOW_MS, self.probe_window_ms]
+        keys = [self.semaphore_key]
+        args = [len(specs), cost, request_id, self.lease_ms, self.max_concurrency, TOKEN_TOLERANCE_MS, self.base_backoff_ms]
         for spec in specs:
             keys += self._keys(spec)
-            args += [spec.rpm, spec.tpm]
+            args += [spec.rpm, spec.tpm, self.model_concurrency]
         status, index, wait_ms, at_ms = self._acquire(keys=keys, args=args)
-        if status == 0:
-            return Decision("wait", retry_after=wait_ms / 1000, request_id=request_id, cost=cost, at_ms=at_ms)
-        return Decision("call" if status == 1 else "probe", index - 1, request_id=request_id, cost=cost, at_ms=at_ms)
+        return Decision(_KINDS[status], index - 1, retry_after=wait_ms / 1000, request_id=request_id, cost=cost, at_ms=at_ms)
 
-    def report(self, spec: ModelSpec, decision: Decision, outcome: str, actual_tokens: int | None = None) -> float:
-        """Record what happened; returns the cooldown set, in seconds (0 when none)."""
-        state, _, tpm, tpmsum, probe = self._keys(spec)
+    def report(self, spec: ModelSpec, decision: Decision, outcome: str, actual_tokens: int | None = None,
+               latency_ms: int = 0) -> float:
+        """Record what happened; returns the cooldown set, in seconds (0 when none). ``outcome``
+        "release" just frees the call's slots (a stream abandoned before its end)."""
+        state, lease, probe, _ = self._keys(spec)
         stats = f"{self.prefix}stats:{spec.id}"
-        kind = "success" if outcome == "success" else ("throttle" if outcome == THROTTLE else ("long" if outcome in LONG_KINDS else "failure"))
+        if outcome in ("success", "release", "invalid"):
+            kind = outcome
+        elif outcome == THROTTLE:
+            kind = "throttle"
+        elif outcome in UNUSABLE_KINDS:
+            kind = "unusable"
+        elif outcome == QUOTA:
+            kind = "quota"
+        else:
+            kind = "failure"
         actual = decision.cost if actual_tokens is None else int(actual_tokens)
         result, decision.reported_at_ms = self._report(
-            keys=[state, tpm, tpmsum, probe, stats],
-            args=[kind, decision.request_id, decision.cost, actual, int(spec.cooldown_s * 1000), random.random(),
-                  LONG_COOLDOWN_MS.get(outcome, 3_600_000), self.breaker_threshold, self.breaker_timeout_ms,
-                  outcome, "1" if decision.kind == "probe" else "0", EPISODE_RESET_MS, MAX_LEVEL, self.probe_window_ms],
+            keys=[state, lease, probe, self.semaphore_key, stats],
+            args=[kind, decision.request_id, decision.cost, actual, spec.rpm, spec.tpm, self.model_concurrency,
+                  "1" if decision.kind == "probe" else "0", decision.at_ms, int(latency_ms),
+                  int(spec.cooldown_s * 1000), self.breaker_threshold, self.breaker_timeout_ms,
+                  self.unusable_probe_ms, QUOTA_COOLDOWN_MS, outcome, self.decrease, self.concurrency_decrease,
+                  self.increase, self.base_backoff_ms, random.random(), MIN_THROTTLE_COOLDOWN_MS, self.served_window_ms],
         )
         return result / 1000
 
+    def soonest(self, specs: list[ModelSpec]) -> float:
+        """Seconds until the first usable model's cooldown ends (0 when one is free, 1 at least when cooling)."""
+        now_s, now_us = self.redis.time()
+        now = now_s * 1000 + now_us // 1000
+        pipe = self.redis.pipeline(transaction=False)
+        for spec in specs:
+            pipe.hmget(self._keys(spec)[0], "cd_until", "dis_until")
+        waits = []
+        for cd, dis in pipe.execute():
+            if int(float(dis or 0)) > now:
+                continue
+            waits.append(max(0, int(float(cd or 0)) - now) / 1000)
+        return min(waits) if waits else 0.0
+
+    def in_flight(self) -> int:
+        """Model calls holding a slot of the deployment-wide semaphore now."""
+        now_s, now_us = self.redis.time()
+        return self.redis.zcount(self.semaphore_key, now_s * 1000 + now_us // 1000, "+inf")
+
     def snapshot(self, specs: list[ModelSpec]) -> list[dict]:
-        """Per model: cooldown and breaker state, window levels, for the admin page."""
+        """Per model: learned and configured limits, cooldown, unusable state, last probe, for the admin page."""
         now_s, now_us = self.redis.time()
         now = now_s * 1000 + now_us // 1000
         pipe = self.redis.pipeline()
         for spec in specs:
-            state, rpm, tpm, tpmsum, probe = self._keys(spec)
+            state, lease, probe, _ = self._keys(spec)
             pipe.hgetall(state)
-            pipe.zcount(rpm, now - WINDOW_MS, "+inf")
-            pipe.get(tpmsum)
+            pipe.zcount(lease, now, "+inf")
             pipe.pttl(probe)
         raw = pipe.execute()
         out = []
         for i, spec in enumerate(specs):
-            state, rpm_used, tpm_used, probe_ttl = raw[i * 4:(i + 1) * 4]
+            state, in_flight, probe_ttl = raw[i * 3:(i + 1) * 3]
             state = {k.decode(): v.decode() for k, v in state.items()}
-            num = lambda name: int(float(state.get(name, 0) or 0))  # noqa: E731
+            num = lambda name, default=0: float(state.get(name, default) or default)  # noqa: E731
+            rate = num("rate", spec.rpm)
+            bf = int(num("bf"))
+            cooling = num("cd_until") > now
+            last_probe = int(num("last_probe"))
             out.append({
                 **spec.to_dict(),
+                "configured_rpm": spec.rpm, "configured_tpm": spec.tpm, "configured_concurrency": self.model_concurrency,
+                "learned_rpm": round(rate, 2), "learned_tpm": int(spec.tpm * rate / spec.rpm),
+                "learned_concurrency": round(num("conc", self.model_concurrency), 2),
+                "in_flight": in_flight,
                 "cooldown_remaining_s": max(0, num("cd_until") - now) / 1000,
-                "escalation_level": num("level"),
-                "breaker": "open" if num("bo_until") > now else ("closed" if num("bf") < self.breaker_threshold else "half-open"),
-                "breaker_failures": num("bf"),
+                "escalation_level": int(num("streak")),
+                "breaker": "open" if cooling and bf >= self.breaker_threshold else ("closed" if bf == 0 else "counting"),
+                "breaker_failures": bf,
                 "disabled_remaining_s": max(0, num("dis_until") - now) / 1000,
                 "disabled_reason": state.get("dis_reason") if num("dis_until") > now else None,
-                "rpm_used": rpm_used, "rpm_free": max(0, spec.rpm - rpm_used),
-                "tpm_used": int(tpm_used or 0), "tpm_free": max(0, spec.tpm - int(tpm_used or 0)),
+                "last_probe_at_ms": last_probe or None,
                 "probe_slot_busy_s": max(0, probe_ttl) / 1000 if probe_ttl and probe_ttl > 0 else 0,
             })
         return out
@@ -302,6 +399,7 @@ class ChainState:
         return out
 
     def reset(self, specs: list[ModelSpec]) -> None:
+        """Forget what was learned: limits back to the configured ones, unusable models back in play."""
         keys = [key for spec in specs for key in self._keys(spec)]
         keys += [k for spec in specs for k in self.redis.scan_iter(f"{self.prefix}stats:{spec.id}:*")]
         if keys:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, configure_mappers
 from app import events
 from app.jobs import job_exists, submit_fairly
 from app.logs import CONSOLE
-from app.llm.errors import CapacityExhausted, RequestInvalid
+from app.llm.errors import CapacityExhausted, ModelsUnusable, RequestInvalid
 from app.llm.types import Sampling
 from app.models import Analysis, Document, Section, User, utcnow
 
@@ -231,6 +231,8 @@ def run_analysis(db: Session, redis, chain, analysis_id: int, *, max_total_wait_
                 found, lost, response = _ask(chain, request, context)
             except CapacityExhausted as exc:
                 return _defer(db, redis, analysis, exc.retry_after, max_total_wait_s)
+            except ModelsUnusable as exc:
+                return _fail(db, redis, analysis, "models_unusable", exc.message)
             except RequestInvalid as exc:
                 return _fail(db, redis, analysis, "request_rejected", f"The model rejected the request: {exc.message}")
             except AnalysisError as exc:

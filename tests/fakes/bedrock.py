@@ -107,6 +107,7 @@ class FakeBedrock:
         self.models: dict[str, ModelConfig] = {}
         self.default = ModelConfig()
         self.faults: dict[str, Fault] = {}  # model id or "*" → fault
+        self.limiters: dict = {}  # model id or "*" → a throttle shape from tests.fakes.limits
         self.replies: deque[str] = deque()
         self.responder = None  # callable(model_id, body) -> str, for in-process tests
         self.static_reply: str | None = None  # the reply for every call, settable over HTTP
@@ -217,6 +218,13 @@ class FakeBedrock:
             if body.get("mode"):
                 self.fault(body["mode"], body.get("model", "*"), body.get("seconds"), body.get("count"),
                            **{k: body[k] for k in ("hang_s", "after_chunks") if k in body})
+        elif action == "limits":
+            from tests.fakes import limits
+
+            if body.get("clear"):
+                self.limiters.clear()
+            if body.get("shape") or body.get("all"):
+                self.limiters[body.get("model", "*")] = limits.from_json(body)
         elif action == "replies":
             self.replies.extend(body.get("replies", []))
         elif action == "reset":
@@ -312,7 +320,12 @@ class FakeBedrock:
         window.append((now, cost))
         return True
 
-    def handle(self, handler, model_id: str, operation: str, body: dict) -> None:
+    def handle(self, handler, model_id: str, operation: str, body: dict, shaped: bool = False) -> None:
+        limiter = None if shaped else self.limiters.get(model_id, self.limiters.get("*"))
+        if limiter is not None:
+            from tests.fakes.limits import handle_shaped
+
+            return handle_shaped(self, limiter, handler, model_id, operation, body)
         with self._lock:
             stats = self.stats[model_id]
             stats.calls += 1

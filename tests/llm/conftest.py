@@ -35,7 +35,7 @@ def redis_client(redis_url):
     client.flushdb()
 
 
-def specs(n=3, rpm=1000, tpm=10_000_000, cooldown=0.5, caching=False, thinking=False):
+def specs(n=3, rpm=600_000, tpm=10_000_000, cooldown=0.5, caching=False, thinking=False):
     return [ModelSpec(f"model-{i}", f"Model {i}", rpm, tpm, cooldown * (i + 1), thinking, caching) for i in range(n)]
 
 

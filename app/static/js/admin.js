@@ -14,14 +14,15 @@ function renderModels(data) {
     ? "Provider: offline rules reviewer (no model calls)." : `Provider: Bedrock, ${data.models.length} models in order.`;
   clear(body("models-table")).append(...data.models.map((m) => {
     const recent = m.last_5_minutes || {};
-    const cooling = m.disabled_remaining_s > 0 ? `disabled ${seconds(m.disabled_remaining_s)} (${m.disabled_reason || "error"})`
+    const cooling = m.disabled_remaining_s > 0 ? `unusable (${m.disabled_reason || "error"}), next probe in ${seconds(m.disabled_remaining_s)}`
       : m.cooldown_remaining_s > 0 ? `cooling ${seconds(m.cooldown_remaining_s)} (level ${m.escalation_level})` : "ready";
     return el("tr", {},
       el("td", {}, el("div", {}, m.label || m.id), el("div", { class: "small muted" }, m.id)),
       el("td", {}, cooling),
-      el("td", {}, `${m.breaker}${m.breaker_failures ? ` (${m.breaker_failures} failures)` : ""}`),
-      el("td", {}, `${m.rpm_used ?? 0} of ${m.rpm ?? "?"}`),
-      el("td", {}, `${m.tpm_used ?? 0} of ${m.tpm ?? "?"}`),
+      el("td", {}, `${Math.round(m.learned_rpm ?? 0)} of ${m.configured_rpm ?? m.rpm ?? "?"}`),
+      el("td", {}, `${Math.round(m.learned_tpm ?? 0)} of ${m.configured_tpm ?? m.tpm ?? "?"}`),
+      el("td", {}, `${(m.learned_concurrency ?? 0).toFixed(1)} of ${m.configured_concurrency ?? "?"} (${m.in_flight ?? 0} in flight)`),
+      el("td", {}, m.last_probe_at_ms ? when(new Date(m.last_probe_at_ms).toISOString()) : "never"),
       el("td", {}, `${recent.calls || 0} calls, ${recent.throttles || 0} throttled, ${recent.errors || 0} errors`));
   }));
 }
