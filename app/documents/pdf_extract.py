@@ -69,6 +69,7 @@ def extract_pdf(data: bytes) -> list[ExtractedSection]:
 
     try:
         reader = PdfReader(io.BytesIO(data), strict=False)
+        # An empty user password (an owner password only) opens for anyone: read it like any PDF.
         if reader.is_encrypted and not reader.decrypt(""):
             raise IntakeError(422, "password_protected", "The PDF is password-protected. Upload a copy without a password.")
         pages = len(reader.pages)
@@ -76,8 +77,6 @@ def extract_pdf(data: bytes) -> list[ExtractedSection]:
         raise
     except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
         raise IntakeError(422, "corrupt_file", "The PDF is damaged and cannot be read.") from exc
-    if reader.is_encrypted:
-        raise IntakeError(422, "password_protected", "The PDF is encrypted. Upload a copy without a password.")
     if pages > MAX_PAGES:
         raise IntakeError(413, "too_many_pages", f"The PDF has {pages} pages; at most {MAX_PAGES} are accepted.")
     outline = _outline(reader)
