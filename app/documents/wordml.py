@@ -204,6 +204,9 @@ def run_text(run, styles: Styles, para_style: Style, state: list) -> str:
             parts.append("\n")
         elif tag == W + "noBreakHyphen":
             parts.append("-")
+        elif tag == W + "ruby":  # phonetic guide: the base text is what the line says
+            base = child.find(W + "rubyBase")
+            parts.extend(t.text or "" for t in (base.iter(W_T) if base is not None else ()))
     text = "".join(parts)
     if text.strip():
         state[0] = state[0] and bool(bold)
@@ -327,6 +330,19 @@ def body_blocks(body) -> list:
     return blocks
 
 
+def _opened(parent, tag: str) -> list:
+    """The ``tag`` children of a table or row, with content controls (w:sdt) around rows or cells opened."""
+    found = []
+    for child in parent:
+        if child.tag == tag:
+            found.append(child)
+        elif child.tag == W_SDT:
+            content = child.find(W_SDTCONTENT)
+            if content is not None:
+                found.extend(_opened(content, tag))
+    return found
+
+
 def table_layout(tbl, styles: Styles) -> tuple[str, list[tuple[object, int]]]:
     """A table as lines (one per row, cells separated by ' | ', nested tables inline) and, for each
     top-level cell paragraph, where its stripped text starts in those lines. Exports use the
@@ -334,11 +350,11 @@ def table_layout(tbl, styles: Styles) -> tuple[str, list[tuple[object, int]]]:
     rows: list[str] = []
     places: list[tuple[object, int]] = []
     offset = 0
-    for tr in tbl.iterchildren(W_TR):
+    for tr in _opened(tbl, W_TR):
         cells: list[str] = []
         row_places: list[tuple[object, int]] = []
         position = 0
-        for tc in tr.iterchildren(W_TC):
+        for tc in _opened(tr, W_TC):
             parts: list[str] = []
             cell_start = position
             for child in tc:
