@@ -123,7 +123,7 @@ def _toc_lines(paras: list, blocks: list) -> set[int]:
             continue
         if not text:
             continue
-        if _PAGE_NUMBER_END.search(text) and len(text) <= 200:
+        if len(text) <= 200 and text[-1:].isalnum() and _PAGE_NUMBER_END.search(text[-24:]):
             run.append(index)
         else:
             run = _flush_run(run, found)

@@ -272,8 +272,8 @@ def read_paragraph(p, styles: Styles) -> Para:
     frame = ppr.find(W + "framePr") if ppr is not None else None
     drop_cap = frame is not None and frame.get(W + "dropCap") in ("drop", "margin")
     toc_link = False
-    if text.strip():
-        links = [h for h in p.iter(W + "hyperlink") if (h.get(W + "anchor") or "").startswith("_Toc")]
+    if text.strip() and p.find(W + "hyperlink") is not None:
+        links = [h for h in p.iterchildren(W + "hyperlink") if (h.get(W + "anchor") or "").startswith("_Toc")]
         toc_link = bool(links) and sum(len("".join(t.text or "" for t in h.iter(W_T))) for h in links) >= len(text.strip()) * 0.5
     boxes = text_box_text(p, styles)
     if boxes:
