@@ -440,3 +440,30 @@ def pdf_owner_password_only() -> tuple[bytes, list]:
 
 def pdf_user_password() -> bytes:
     return _encrypted(pdf_by_fonts()[0], "open-sesame", "owner-secret")
+
+
+def pdf_with_running_headers() -> tuple[bytes, list]:
+    """Three pages, each with the same header line and a "Page N of 3" footer."""
+    from fpdf import FPDF
+
+    class Report(FPDF):
+        def header(self):
+            self.set_font("Helvetica", "", 9)
+            self.cell(0, 8, "ACME Risk - Confidential", new_x="LMARGIN", new_y="NEXT")
+
+        def footer(self):
+            self.set_y(-15)
+            self.set_font("Helvetica", "", 9)
+            self.cell(0, 8, f"Page {self.page_no()} of 3")
+
+    pdf = Report()
+    for number, title in enumerate(("Background", "Findings", "Actions"), 1):
+        pdf.add_page()
+        pdf.set_font("Helvetica", "B", 16)
+        pdf.cell(0, 10, title, new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("Helvetica", "", 11)
+        for _ in range(3):
+            pdf.multi_cell(0, 6, f"Body text of part {number} that runs on as ordinary prose in the report.",
+                           new_x="LMARGIN", new_y="NEXT")
+    return bytes(pdf.output()), [("Background", 1, "font_size"), ("Findings", 1, "font_size"),
+                                 ("Actions", 1, "font_size")]

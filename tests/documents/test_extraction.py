@@ -177,3 +177,12 @@ def test_a_pdf_with_a_user_password_is_refused():
     with _pytest.raises(IntakeError) as refused:
         sections_of("locked.pdf", corpus.pdf_user_password())
     assert refused.value.code == "password_protected"
+
+
+def test_pdf_running_headers_footers_and_page_numbers_are_removed():
+    data, expected = corpus.pdf_with_running_headers()
+    sections = sections_of("r.pdf", data)
+    assert shape(sections) == expected
+    text = " ".join(s.title + " " + s.text for s in sections)
+    assert "Confidential" not in text and "Page 1" not in text and "of 3" not in text
+    assert sections[0].reason == "16 pt against body text of 11 pt"
