@@ -67,6 +67,43 @@ def _styles_part(names, read_part, main: str) -> str | None:
     return candidate if candidate in names else None
 
 
+_NOTE_KINDS = (("footnote", "/footnotes", "footnotes.xml"), ("endnote", "/endnotes", "endnotes.xml"))
+
+
+def _related_parts(names, read_part, main: str) -> dict[str, str]:
+    """Relationship type suffix -> part name, for the main part's relationships."""
+    folder, name = posixpath.split(main)
+    rels_name = posixpath.join(folder, "_rels", name + ".rels")
+    found: dict[str, str] = {}
+    if rels_name in names:
+        for rel in parse_xml(read_part(rels_name), rels_name).iter(_REL):
+            if rel.get("TargetMode") == "External":
+                continue
+            target = posixpath.normpath(posixpath.join(folder, rel.get("Target") or ""))
+            if target in names:
+                found.setdefault("/" + (rel.get("Type") or "").rsplit("/", 1)[-1], target)
+    return found
+
+
+def _notes(names, read_part, related: dict[str, str], main: str, styles: Styles) -> dict[tuple[str, str], str]:
+    """(kind, id) -> the text of each footnote and endnote."""
+    notes: dict[tuple[str, str], str] = {}
+    folder = posixpath.dirname(main)
+    for kind, rel_type, default in _NOTE_KINDS:
+        part = related.get(rel_type) or (posixpath.join(folder, default) if posixpath.join(folder, default) in names else None)
+        if part is None:
+            continue
+        root = parse_xml(read_part(part), part)
+        for note in root.iterchildren(W + kind):
+            if note.get(W + "type") in ("separator", "continuationSeparator", "continuationNotice"):
+                continue
+            lines = [read_paragraph(p, styles).text.strip() for p in note.iter(W_P)]
+            text = " ".join(line for line in lines if line)
+            if text:
+                notes[(kind, note.get(W + "id") or "")] = text
+    return notes
+
+
 def _in_toc_control(element) -> bool:
     """Inside a content control Word made for a table of contents."""
     parent = element.getparent()
@@ -186,7 +223,8 @@ def _read(zf: zipfile.ZipFile, read_part):
     main = main_part(names, read_part)
     if main is None:
         raise IntakeError(415, "not_a_word_document", "The package has no main Word document part.")
-    styles_name = _styles_part(names, read_part, main)
+    related = _related_parts(names, read_part, main)
+    styles_name = related.get(_STYLES_REL) or _styles_part(names, read_part, main)
     styles = Styles(parse_xml(read_part(styles_name), styles_name) if styles_name else None)
     root = parse_xml(read_part(main), main)
     body = root.find(W_BODY)
@@ -196,7 +234,30 @@ def _read(zf: zipfile.ZipFile, read_part):
     paras: list[Para | str] = [
         read_paragraph(el, styles) if el.tag == W_P else table_text(el, styles) for el in blocks
     ]
+    notes = _notes(names, read_part, related, main, styles)
+    if notes:
+        _attach_notes(paras, blocks, notes)
     return styles, blocks, paras, root
+
+
+def _attach_notes(paras: list, blocks: list, notes: dict) -> None:
+    """Each footnote or endnote becomes a line after the text of the paragraph that cites it (after
+    the paragraph's own runs, so run offsets used to place comments stay as they were); a note cited
+    in a heading goes with the next paragraph of body text."""
+    counters = {"footnote": 0, "endnote": 0}
+    pending: list[str] = []
+    for index, item in enumerate(paras):
+        if not isinstance(item, Para):
+            continue
+        for ref in blocks[index].iter(W + "footnoteReference", W + "endnoteReference"):
+            kind = "footnote" if ref.tag == W + "footnoteReference" else "endnote"
+            text = notes.get((kind, ref.get(W + "id") or ""))
+            if text:
+                counters[kind] += 1
+                pending.append(f"[{kind.capitalize()} {counters[kind]}: {text}]")
+        if pending and (item.style.outline is None or item.style.outline >= 9) and not item.style.role:
+            item.text = "\n".join([item.text.rstrip("\n")] + pending) if item.text.strip() else "\n".join(pending)
+            pending = []
 
 
 def _unstructured(paras: list, strong: dict[int, tuple], skip: set[int]) -> set[int]:

@@ -56,7 +56,6 @@ EXPECTED_REFUSALS = {
     "zero-length.docx": "no_text",  # an empty body
     "empty.docx": "no_text",  # an empty document
     "external-picture.docx": "no_text",  # only a linked picture
-    "footnote-hyperlink.docx": "no_text",  # its only text is a footnote; footnotes are not read yet
     "strict-format.docx": "corrupt_file",  # Strict OOXML namespaces, which are not read yet
     "tiny-picture-target-base-relative.docx": "no_text",  # only a picture
     "tiny-picture.docx": "no_text",  # only a picture
@@ -154,3 +153,24 @@ def test_pandoc_heading_f1():
     print(f"pandoc-docx headings over {len(pairs)} files: precision {precision:.3f} recall {recall:.3f} F1 {score:.3f}")
     assert len(pairs) == 74
     assert score >= PANDOC_HEADING_F1, misses
+
+
+@pytest.mark.parametrize("folder, name, text", [
+    ("mammoth-docx", "text-box.docx", None),  # its only text is in a text box
+    ("mammoth-docx", "footnotes.docx", "Ouch.\n[Footnote 1: A tachyon walks into a bar.]\n[Footnote 2: Fin.]"),
+    ("mammoth-docx", "endnotes.docx", "Ouch.\n[Endnote 1: A tachyon walks into a bar.]\n[Endnote 2: Fin.]"),
+    ("mammoth-docx", "footnote-hyperlink.docx", "[Footnote 1: Example]"),
+    ("poi-docx", "bookmarks.docx", None),  # all its text is in the Title style
+    ("poi-docx", "52288.docx", None),  # all its text is in chapter styles
+    ("pandoc-docx", "numbered_header.docx", "A Numbered Header."),  # one heading and nothing else
+    ("pandoc-docx", "alternate_document_path.docx", None),  # main part at word/document2.xml
+    ("pdfplumber-pdf", "pr-138-example.pdf", None),  # an owner password only
+])
+def test_files_once_refused_are_read(folder, name, text):
+    from app.documents.extract import extract_sections
+    from app.documents.intake import vet
+
+    sections = extract_sections(vet(name, (CORPUS / folder / name).read_bytes()))
+    assert sections and all(s.text.strip() for s in sections)
+    if text is not None:
+        assert sections[0].text == text
