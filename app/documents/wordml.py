@@ -275,11 +275,12 @@ def read_paragraph(p, styles: Styles) -> Para:
     if text.strip() and p.find(W + "hyperlink") is not None:
         links = [h for h in p.iterchildren(W + "hyperlink") if (h.get(W + "anchor") or "").startswith("_Toc")]
         toc_link = bool(links) and sum(len("".join(t.text or "" for t in h.iter(W_T))) for h in links) >= len(text.strip()) * 0.5
+    own = text  # the paragraph's own runs decide whether it is all bold, not its text boxes
     boxes = text_box_text(p, styles)
     if boxes:
         # After the paragraph's own runs, so run offsets (used to place comments) stay as they were.
         text = text + "\n" + boxes if text.strip() else boxes
-    return Para(text, style, outline, numbered or bool(style.numbered), state[0] and bool(text.strip()), state[1],
+    return Para(text, style, outline, numbered or bool(style.numbered), state[0] and bool(own.strip()), state[1],
                 style_id, drop_cap, toc_link)
 
 
