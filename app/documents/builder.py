@@ -129,8 +129,7 @@ def settle(sections: list[ExtractedSection]) -> list[ExtractedSection]:
         while stack and stack[-1][0] >= section.level:
             stack.pop()
         if not section.text:
-            following = sections[index + 1] if index + 1 < len(sections) else None
-            if following is not None and following.level > section.level and section.signal != "preamble":
+            if section.signal != "preamble" and _has_text_below(sections, index):
                 stack.append((section.level, section.title))
                 continue
             if kept:
@@ -151,6 +150,18 @@ def settle(sections: list[ExtractedSection]) -> list[ExtractedSection]:
             _absorb(only, orphan)
         kept.append(only)
     return kept
+
+
+def _has_text_below(sections: list[ExtractedSection], index: int) -> bool:
+    """A deeper heading follows directly, and some section under it has text: then this heading is
+    their parent (a parent with nothing under it would hide its title)."""
+    level = sections[index].level
+    for later in sections[index + 1:]:
+        if later.level <= level:
+            return False
+        if later.text:
+            return True
+    return False
 
 
 def _heading_block(section: ExtractedSection) -> int | None:

@@ -228,6 +228,9 @@ def _read(zf: zipfile.ZipFile, read_part):
     styles = Styles(parse_xml(read_part(styles_name), styles_name) if styles_name else None)
     root = parse_xml(read_part(main), main)
     body = root.find(W_BODY)
+    if body is None and root.tag.startswith("{http://purl.oclc.org/ooxml/"):
+        raise IntakeError(415, "unsupported_type", "The document is saved as Strict Open XML, which is not read yet. "
+                          "Save it as a Word Document (.docx) and upload that.")
     if body is None:
         raise IntakeError(422, "corrupt_file", "The document has no body; it may be damaged.")
     blocks = body_blocks(body)

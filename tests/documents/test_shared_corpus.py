@@ -56,7 +56,7 @@ EXPECTED_REFUSALS = {
     "zero-length.docx": "no_text",  # an empty body
     "empty.docx": "no_text",  # an empty document
     "external-picture.docx": "no_text",  # only a linked picture
-    "strict-format.docx": "corrupt_file",  # Strict OOXML namespaces, which are not read yet
+    "strict-format.docx": "unsupported_type",  # Strict OOXML namespaces, which are not read yet
     "tiny-picture-target-base-relative.docx": "no_text",  # only a picture
     "tiny-picture.docx": "no_text",  # only a picture
     "empty.pdf": "empty_file",  # zero bytes
