@@ -13,165 +13,20 @@ page numbers) are left out. A pasted e-mail thread becomes its own section.
 """
 from __future__ import annotations
 
-import posixpath
 import re
 import zipfile
-
-from lxml import etree
 
 from . import signals
 from .builder import ExtractedSection, SectionBuilder
 from .errors import IntakeError
+from .docx_package import STYLES_REL, attach_notes, main_part, notes_of, related_parts, styles_part
+from .docx_toc import toc_lines
 from .wordml import W, W_BODY, W_P, Para, Styles, body_blocks, parse_xml, read_paragraph, table_text
 
 # In a document with styled headings, this many body paragraphs in a row without one count as a
 # stretch with no styled structure, where the weaker signals decide.
 UNSTRUCTURED_STRETCH = 40
-# Lines ending in a page number after a tab or dot leaders; this many in a row are a table of contents.
-TOC_RUN = 3
-_PAGE_NUMBER_END = re.compile(r"(?:\t|\.{3,}|…{2,}|_{3,}|-{3,}| {3,})\s*(?:\d{1,4}|[ivxlcdm]{1,7}|[A-Z]?\d{1,3}[-–.]\d{1,4})\s*$", re.I)
 _FIELD_LABEL = re.compile(r"^[^\s:]{1,20}(?:\s+[^\s:]{1,20})?:\s+\S")  # "Goal: …", "Owner: Jane"
-_OFFICE_DOCUMENT = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument"
-_STRICT_OFFICE_DOCUMENT = "http://purl.oclc.org/ooxml/officeDocument/relationships/officeDocument"
-_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
-_STYLES_REL = "/styles"
-_DOC_PART_GALLERY = W + "docPartGallery"
-
-
-def main_part(names, read_part) -> str | None:
-    """Where the package's relationships put the main document (word/document.xml unless they say
-    otherwise); None when there is none."""
-    if "_rels/.rels" in names:
-        try:
-            rels = parse_xml(read_part("_rels/.rels"), "_rels/.rels")
-        except IntakeError:
-            rels = None
-        for rel in rels.iter(_REL) if rels is not None else ():
-            if rel.get("Type") in (_OFFICE_DOCUMENT, _STRICT_OFFICE_DOCUMENT) and rel.get("TargetMode") != "External":
-                target = posixpath.normpath((rel.get("Target") or "").lstrip("/"))
-                if target in names:
-                    return target
-    return "word/document.xml" if "word/document.xml" in names else None
-
-
-def _styles_part(names, read_part, main: str) -> str | None:
-    folder, name = posixpath.split(main)
-    rels_name = posixpath.join(folder, "_rels", name + ".rels")
-    if rels_name in names:
-        for rel in parse_xml(read_part(rels_name), rels_name).iter(_REL):
-            if (rel.get("Type") or "").endswith(_STYLES_REL) and rel.get("TargetMode") != "External":
-                target = posixpath.normpath(posixpath.join(folder, rel.get("Target") or ""))
-                if target in names:
-                    return target
-    candidate = posixpath.join(folder, "styles.xml")
-    return candidate if candidate in names else None
-
-
-_NOTE_KINDS = (("footnote", "/footnotes", "footnotes.xml"), ("endnote", "/endnotes", "endnotes.xml"))
-
-
-def _related_parts(names, read_part, main: str) -> dict[str, str]:
-    """Relationship type suffix -> part name, for the main part's relationships."""
-    folder, name = posixpath.split(main)
-    rels_name = posixpath.join(folder, "_rels", name + ".rels")
-    found: dict[str, str] = {}
-    if rels_name in names:
-        for rel in parse_xml(read_part(rels_name), rels_name).iter(_REL):
-            if rel.get("TargetMode") == "External":
-                continue
-            target = posixpath.normpath(posixpath.join(folder, rel.get("Target") or ""))
-            if target in names:
-                found.setdefault("/" + (rel.get("Type") or "").rsplit("/", 1)[-1], target)
-    return found
-
-
-def _notes(names, read_part, related: dict[str, str], main: str, styles: Styles) -> dict[tuple[str, str], str]:
-    """(kind, id) -> the text of each footnote and endnote."""
-    notes: dict[tuple[str, str], str] = {}
-    folder = posixpath.dirname(main)
-    for kind, rel_type, default in _NOTE_KINDS:
-        part = related.get(rel_type) or (posixpath.join(folder, default) if posixpath.join(folder, default) in names else None)
-        if part is None:
-            continue
-        root = parse_xml(read_part(part), part)
-        for note in root.iterchildren(W + kind):
-            if note.get(W + "type") in ("separator", "continuationSeparator", "continuationNotice"):
-                continue
-            lines = [read_paragraph(p, styles).text.strip() for p in note.iter(W_P)]
-            text = " ".join(line for line in lines if line)
-            if text:
-                notes[(kind, note.get(W + "id") or "")] = text
-    return notes
-
-
-def _in_toc_control(element) -> bool:
-    """Inside a content control Word made for a table of contents."""
-    parent = element.getparent()
-    while parent is not None and parent.tag != W_BODY:
-        if parent.tag == W + "sdt":
-            gallery = parent.find(f"{W}sdtPr/{W}docPartObj/{_DOC_PART_GALLERY}")
-            if gallery is not None and "contents" in (gallery.get(W + "val") or "").lower():
-                return True
-        parent = parent.getparent()
-    return False
-
-
-class _TocField:
-    """Tracks complex fields across paragraphs: a paragraph that opens, sits in or closes a TOC
-    field is a table-of-contents line."""
-
-    def __init__(self) -> None:
-        self.stack: list[bool] = []  # one entry per open field: is it a TOC?
-
-    def touches(self, p) -> bool:
-        inside = any(self.stack)
-        for el in p.iter(W + "fldChar", W + "instrText", W + "fldSimple"):
-            if el.tag == W + "fldSimple":
-                inside = inside or (el.get(W + "instr") or "").split()[:1] == ["TOC"]
-                continue
-            if el.tag == W + "instrText":
-                if self.stack and (el.text or "").split()[:1] == ["TOC"]:
-                    self.stack[-1] = True
-                    inside = True
-                continue
-            kind = el.get(W + "fldCharType")
-            if kind == "begin":
-                self.stack.append(False)
-            elif kind == "end" and self.stack:
-                closed = self.stack.pop()  # popped first: `or` would skip it once inside is set
-                inside = inside or closed
-        return inside or any(self.stack)
-
-
-def _toc_lines(paras: list, blocks: list) -> set[int]:
-    """Indexes of the paragraphs that belong to a table of contents."""
-    found: set[int] = set()
-    field = _TocField()
-    run: list[int] = []
-    for index, item in enumerate(paras):
-        if isinstance(item, str):
-            run = _flush_run(run, found)
-            continue
-        in_field = field.touches(blocks[index])
-        text = item.text.strip()
-        if item.style.role == "toc" or in_field or item.toc_link or _in_toc_control(blocks[index]):
-            if text:
-                found.add(index)
-            continue
-        if not text:
-            continue
-        if len(text) <= 200 and text[-1:].isalnum() and _PAGE_NUMBER_END.search(text[-24:]):
-            run.append(index)
-        else:
-            run = _flush_run(run, found)
-    _flush_run(run, found)
-    return found
-
-
-def _flush_run(run: list[int], found: set[int]) -> list[int]:
-    if len(run) >= TOC_RUN:
-        found.update(run)
-    return []
 
 
 def _strong_heading(para: Para) -> tuple[str, int, str, str] | None:
@@ -223,8 +78,8 @@ def _read(zf: zipfile.ZipFile, read_part):
     main = main_part(names, read_part)
     if main is None:
         raise IntakeError(415, "not_a_word_document", "The package has no main Word document part.")
-    related = _related_parts(names, read_part, main)
-    styles_name = related.get(_STYLES_REL) or _styles_part(names, read_part, main)
+    related = related_parts(names, read_part, main)
+    styles_name = related.get(STYLES_REL) or styles_part(names, read_part, main)
     styles = Styles(parse_xml(read_part(styles_name), styles_name) if styles_name else None)
     root = parse_xml(read_part(main), main)
     body = root.find(W_BODY)
@@ -237,31 +92,10 @@ def _read(zf: zipfile.ZipFile, read_part):
     paras: list[Para | str] = [
         read_paragraph(el, styles) if el.tag == W_P else table_text(el, styles) for el in blocks
     ]
-    notes = _notes(names, read_part, related, main, styles)
+    notes = notes_of(names, read_part, related, main, styles)
     if notes:
-        _attach_notes(paras, blocks, notes)
+        attach_notes(paras, blocks, notes)
     return styles, blocks, paras, root
-
-
-def _attach_notes(paras: list, blocks: list, notes: dict) -> None:
-    """Each footnote or endnote becomes a line after the text of the paragraph that cites it (after
-    the paragraph's own runs, so run offsets used to place comments stay as they were); a note cited
-    in a heading goes with the next paragraph of body text."""
-    counters = {"footnote": 0, "endnote": 0}
-    pending: list[str] = []
-    for index, item in enumerate(paras):
-        if not isinstance(item, Para):
-            continue
-        for ref in blocks[index].iter(W + "footnoteReference", W + "endnoteReference"):
-            kind = "footnote" if ref.tag == W + "footnoteReference" else "endnote"
-            text = notes.get((kind, ref.get(W + "id") or ""))
-            if text:
-                counters[kind] += 1
-                pending.append(f"[{kind.capitalize()} {counters[kind]}: {text}]")
-        if pending and (item.style.outline is None or item.style.outline >= 9) and not item.style.role:
-            item.text = "\n".join([item.text.rstrip("\n")] + pending) if item.text.strip() else "\n".join(pending)
-            pending = []
-
 
 def _unstructured(paras: list, strong: dict[int, tuple], skip: set[int]) -> set[int]:
     """Indexes of paragraphs in stretches with no styled heading: everything when the document has
@@ -283,7 +117,7 @@ def _unstructured(paras: list, strong: dict[int, tuple], skip: set[int]) -> set[
 def build_docx(zf: zipfile.ZipFile, read_part) -> SectionBuilder:
     """The section builder fed with the whole document (``finish()`` gives the sections)."""
     styles, blocks, paras, root = _read(zf, read_part)
-    toc = _toc_lines(paras, blocks)
+    toc = toc_lines(paras, blocks)
     strong = {i: h for i, item in enumerate(paras) if i not in toc and isinstance(item, Para)
               for h in [_strong_heading(item)] if h}
     free = _unstructured(paras, strong, toc)
