@@ -467,3 +467,37 @@ def pdf_with_running_headers() -> tuple[bytes, list]:
                            new_x="LMARGIN", new_y="NEXT")
     return bytes(pdf.output()), [("Background", 1, "font_size"), ("Findings", 1, "font_size"),
                                  ("Actions", 1, "font_size")]
+
+
+def _field_run(kind: str, instr: str | None = None):
+    run = OxmlElement("w:r")
+    if instr is None:
+        char = OxmlElement("w:fldChar")
+        char.set(qn("w:fldCharType"), kind)
+        run.append(char)
+    else:
+        text = OxmlElement("w:instrText")
+        text.text = instr
+        run.append(text)
+    return run
+
+
+def table_of_contents_field():
+    """A TOC field whose entries carry no page numbers (Word's "no page numbers" option) and a
+    'Contents' line styled as a heading inside the field: all of it is left out."""
+    d = docx.Document()
+    first = d.add_paragraph()
+    for run in (_field_run("begin"), _field_run("", ' TOC \\o "1-3" \\n '), _field_run("separate")):
+        first._p.append(run)
+    first.add_run("Introduction")
+    d.add_paragraph("Findings")
+    last = d.add_paragraph("Actions")
+    last._p.append(_field_run("end"))
+    d.add_heading("Introduction", 1)
+    d.add_paragraph("Intro body.")
+    d.add_heading("Findings", 1)
+    d.add_paragraph("Findings body.")
+    return save(d), [("Introduction", 1, "heading_style"), ("Findings", 1, "heading_style")]
+
+
+DOCX_CASES["table_of_contents_field"] = table_of_contents_field
