@@ -186,3 +186,24 @@ def test_pdf_running_headers_footers_and_page_numbers_are_removed():
     text = " ".join(s.title + " " + s.text for s in sections)
     assert "Confidential" not in text and "Page 1" not in text and "of 3" not in text
     assert sections[0].reason == "16 pt against body text of 11 pt"
+
+
+def test_weaker_signals_decide_in_a_long_stretch_without_styled_headings():
+    import docx
+
+    from tests.documents.corpus import save
+
+    d = docx.Document()
+    d.add_heading("Appendix", 1)
+    d.add_paragraph("1. Short list item")  # typed numbering in a short styled section: body text
+    d.add_heading("Pasted notes", 1)
+    for part in range(3):
+        d.add_paragraph(f"{part + 1}. Part {part + 1}")
+        for n in range(20):
+            d.add_paragraph(f"Note {part}-{n} on the case, written as ordinary prose.")
+    sections = sections_of("s.docx", save(d))
+    assert [(s.title, s.level, s.parents) for s in sections] == [
+        ("Appendix", 1, []), ("1. Part 1", 2, ["Pasted notes"]), ("2. Part 2", 2, ["Pasted notes"]),
+        ("3. Part 3", 2, ["Pasted notes"])]
+    assert sections[0].text == "1. Short list item"
+    assert len(sections[1].text.split("\n")) == 20
