@@ -21,7 +21,8 @@ FOLDERS = ("pandoc-docx", "poi-docx", "mammoth-docx", "pdfplumber-pdf")
 SLOWEST_S = 20.0
 # Every refusal in the corpus with its reason; any other file must be accepted with no empty section.
 EXPECTED_REFUSALS = {
-    # Each one checked by opening the file (unzip, pdftotext, Word/LibreOffice).
+    # Each one checked by opening the file: the .docx parts read with unzip, the PDFs' characters and
+    # images counted with pdfplumber.
     "51921-Word-Crash067.docx": "no_text",  # the body has no text runs
     "59378.docx": "no_text",  # the body has no text runs
     "61745.docx": "no_text",  # only pictures in the body
@@ -60,8 +61,8 @@ EXPECTED_REFUSALS = {
     "tiny-picture-target-base-relative.docx": "no_text",  # only a picture
     "tiny-picture.docx": "no_text",  # only a picture
     "empty.pdf": "empty_file",  # zero bytes
-    "issue-203-decimalize.pdf": "no_text",  # vector drawing, no text layer
-    "issue-297-example.pdf": "no_text",  # a scanned page, no text layer
+    "issue-203-decimalize.pdf": "no_text",  # images only (13 and 5 on its pages), no characters
+    "issue-297-example.pdf": "no_text",  # one page (pypdf) with no text; pdfminer finds no page at all
     "password-example.pdf": "password_protected",  # needs a user password to open
 }  # one upload's vetting and extraction, on a 2-core machine shared with other work
 
