@@ -54,8 +54,9 @@ class Reviewer:
                           content_type="multipart/form-data")
 
     def analyse(self, document_id: int, section_ids: list[int] | None = None) -> dict:
-        """Start analyses through the API and run each in-process, as a worker would."""
-        body = {} if section_ids is None else {"section_ids": section_ids}
+        """Start analyses through the API and run each in-process, as a worker would. A re-analysis is
+        what the reviewer asked for, so the confirmation the server asks for is given."""
+        body = {"confirm": True} if section_ids is None else {"section_ids": section_ids, "confirm": True}
         started = self._send("post", f"/api/documents/{document_id}/analyses", (202,), json=body)
         with self.app.app_context():
             try:

@@ -173,7 +173,7 @@ def test_a_merge_made_while_the_model_answers_lands_the_results_on_the_merged_se
     reviewer.analyse(doc["id"])
     items = reviewer.items(doc["id"])
     accepted = reviewer.decide(_by_quote(items, "Several customers"), "accept")
-    (job,) = reviewer._send("post", f"/api/documents/{doc['id']}/analyses", (202,), json={"section_ids": [findings]})["jobs"]
+    (job,) = reviewer._send("post", f"/api/documents/{doc['id']}/analyses", (202,), json={"section_ids": [findings], "confirm": True})["jobs"]
     real = service._lock_for_results
 
     def merge_first(session, analysis_id):
