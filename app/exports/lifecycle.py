@@ -9,7 +9,6 @@ export ends failed only when RQ has no retry left.
 from __future__ import annotations
 
 import logging
-import threading
 from datetime import datetime
 
 from sqlalchemy import select
@@ -17,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from app import events
 from app.jobs import SERIALIZER, enqueue, job_exists
+from app.leases import Lease
 from app.models import Export, utcnow
 
 log = logging.getLogger(__name__)
@@ -34,33 +34,9 @@ class ExportFailure(Exception):
         self.message = message
 
 
-class Lease:
-    """A heartbeat in Redis while an export runs; when it lapses, the reconciler takes over. A Redis
-    flush removes it: the next beat writes it again."""
-
-    def __init__(self, redis, export_id: int, seconds: int = LEASE_S):
-        self.redis, self.key, self.seconds = redis, LEASE_KEY.format(id=export_id), seconds
-        self._stop = threading.Event()
-
-    def __enter__(self):
-        self.redis.set(self.key, "1", ex=self.seconds)
-        self._thread = threading.Thread(target=self._beat, daemon=True)
-        self._thread.start()
-        return self
-
-    def _beat(self):
-        while not self._stop.wait(self.seconds / 3):
-            try:
-                self.redis.set(self.key, "1", ex=self.seconds)
-            except Exception:  # Redis away for a moment: the next beat tries again
-                pass
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        try:
-            self.redis.delete(self.key)
-        except Exception:
-            pass
+def lease(redis, export_id: int, seconds: int = LEASE_S) -> Lease:
+    """The running export's heartbeat; when it lapses, the reconciler takes over."""
+    return Lease(redis, LEASE_KEY.format(id=export_id), seconds)
 
 
 def publish(redis, export: Export, **extra) -> None:

@@ -14,7 +14,7 @@ from app.models import Document, Export, FeedbackItem, ModelCall, ReviewEvent, U
 from app.review.state import export_items
 
 from . import generated
-from .lifecycle import ExportFailure, Lease, publish
+from .lifecycle import ExportFailure, lease, publish
 from .links import strip_external
 from .records import export_json, items_csv
 from .word import annotate_docx
@@ -78,7 +78,7 @@ def run_export(db: Session, redis, store, export_id: int, export_prefix: str) ->
     if export is None or export.finished:
         return export.status if export else "missing"
     document = db.get(Document, export.document_id)
-    with Lease(redis, export.id):
+    with lease(redis, export.id):
         export.status, export.started_at, export.error_message = "running", utcnow(), None
         export.attempts += 1
         db.commit()

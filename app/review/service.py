@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import difflib
 import logging
-import threading
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -13,6 +12,7 @@ from sqlalchemy.orm import Session, configure_mappers
 
 from app import events
 from app.jobs import job_exists, submit_fairly
+from app.leases import Lease
 from app.logs import CONSOLE
 from app.llm.errors import CapacityExhausted, ModelsUnusable, RequestInvalid
 from app.llm.types import Sampling
@@ -128,32 +128,9 @@ def cancel(db: Session, redis, analysis: Analysis) -> Analysis:
 
 
 # ------------------------------------------------------------------------------ running one
-class Lease:
+def lease(redis, analysis_id: int) -> Lease:
     """A heartbeat in Redis while an analysis runs; when it lapses, the reconciler takes over."""
-
-    def __init__(self, redis, analysis_id: int):
-        self.redis, self.key = redis, LEASE_KEY.format(id=analysis_id)
-        self._stop = threading.Event()
-
-    def __enter__(self):
-        self.redis.set(self.key, "1", ex=LEASE_S)
-        self._thread = threading.Thread(target=self._beat, daemon=True)
-        self._thread.start()
-        return self
-
-    def _beat(self):
-        while not self._stop.wait(LEASE_S / 3):
-            try:
-                self.redis.set(self.key, "1", ex=LEASE_S)
-            except Exception:
-                pass
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        try:
-            self.redis.delete(self.key)
-        except Exception:
-            pass
+    return Lease(redis, LEASE_KEY.format(id=analysis_id), LEASE_S)
 
 
 def _items(response) -> tuple[list[Item], list[str]]:
@@ -218,7 +195,7 @@ def run_analysis(db: Session, redis, chain, analysis_id: int, *, max_total_wait_
     dropped = 0
     model_ids: set[str] = set()
     providers: set[str] = set()
-    with Lease(redis, analysis.id):
+    with lease(redis, analysis.id):
         for chunk_index, (_, chunk) in enumerate(chunks):
             request = prompts.analysis_request(
                 document_title=document.title, section_title=section.title, chunk=chunk, chunk_index=chunk_index,
