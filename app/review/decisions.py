@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.models import Document, FeedbackItem, ReviewEvent, Section, User
+from app.text_hygiene import xml_safe
 
 from . import state
 from .quotes import verify_quote
@@ -131,6 +132,8 @@ def add_custom(db: Session, document: Document, section: Section, user: User, da
     quote = data.get("quote")
     if quote is not None and (not isinstance(quote, str) or len(quote) > 1000):
         raise DecisionError(422, "invalid_quote", "quote must be text of at most 1000 characters from the section.")
+    if quote:
+        quote = xml_safe(quote)  # the section's text was cleaned the same way at intake
     span = verify_quote(quote, section.text) if quote else None
     if quote and span is None:
         raise DecisionError(422, "quote_not_found", "The selected text is not in this section.")
