@@ -314,8 +314,8 @@ def body_blocks(body) -> list:
 
 def table_layout(tbl, styles: Styles) -> tuple[str, list[tuple[object, int]]]:
     """A table as lines (one per row, cells separated by ' | ', nested tables inline) and, for each
-    top-level cell paragraph, where its stripped text starts in those lines. Exports use the
-    positions to put a comment in the right cell."""
+    cell paragraph (nested tables' included), where its stripped text starts in those lines. Exports
+    use the positions to put a comment in the right cell."""
     rows: list[str] = []
     places: list[tuple[object, int]] = []
     offset = 0
@@ -333,9 +333,12 @@ def table_layout(tbl, styles: Styles) -> tuple[str, list[tuple[object, int]]]:
                         row_places.append((child, cell_start + sum(len(p) + 1 for p in parts)))
                         parts.append(text)
                 elif child.tag == W_TBL:
-                    nested = table_layout(child, styles)[0].replace("\n", " / ")
+                    nested, nested_places = table_layout(child, styles)
                     if nested:
-                        parts.append(nested)
+                        # Written inline with rows joined by ' / ': each '\n' before a place adds 2.
+                        at = cell_start + sum(len(p) + 1 for p in parts)
+                        row_places += [(p, at + n + 2 * nested.count("\n", 0, n)) for p, n in nested_places]
+                        parts.append(nested.replace("\n", " / "))
             cell = " ".join(parts)
             cells.append(cell)
             position += len(cell) + 3

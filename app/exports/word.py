@@ -19,7 +19,7 @@ import docx
 from docx.text.paragraph import Paragraph
 from docx.text.run import Run
 
-from app.documents.wordml import (W, W_P, W_RPR, W_T, W_TBL, W_TC, W_TR, Styles, body_blocks, iter_runs, read_paragraph,
+from app.documents.wordml import (W, W_P, W_RPR, W_T, Styles, body_blocks, iter_runs, read_paragraph,
                                   run_state, run_text, table_layout)
 
 from .xmltext import xml_safe
@@ -83,38 +83,8 @@ def run_to(p, end: int, styles: Styles):
 
 
 def table_places(tbl, styles: Styles) -> list[tuple[object, int]]:
-    """Where each cell paragraph's stripped text starts in the table's section text, as
-    ``table_layout`` gives for top-level cells, plus the paragraphs of nested tables (which the
-    layout writes inline, rows joined by ' / ')."""
-    places: list[tuple[object, int]] = []
-    offset = 0
-    for tr in tbl.iterchildren(W_TR):
-        cells: list[str] = []
-        row_places: list[tuple[object, int]] = []
-        position = 0
-        for tc in tr.iterchildren(W_TC):
-            parts: list[str] = []
-            for child in tc:
-                at = position + sum(len(part) + 1 for part in parts)
-                if child.tag == W_P:
-                    text = read_paragraph(child, styles).text.strip()
-                    if text:
-                        row_places.append((child, at))
-                        parts.append(text)
-                elif child.tag == W_TBL:
-                    nested = table_layout(child, styles)[0]
-                    if nested:
-                        row_places += [(p, at + n + 2 * nested.count("\n", 0, n)) for p, n in table_places(child, styles)]
-                        parts.append(nested.replace("\n", " / "))
-            cell = " ".join(parts)
-            cells.append(cell)
-            position += len(cell) + 3
-        if any(cells):
-            row = " | ".join(cells)
-            lead = len(row) - len(row.lstrip())
-            places += [(p, offset + start - lead) for p, start in row_places]
-            offset += len(row.strip()) + 1
-    return places
+    """Where each cell paragraph's stripped text starts in the table's section text."""
+    return table_layout(tbl, styles)[1]
 
 
 def _locate(block, styles: Styles, offset: int, *, start: bool):
