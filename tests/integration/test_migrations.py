@@ -1,4 +1,7 @@
 """One Alembic head; migrations build the schema the models describe, on PostgreSQL and SQLite."""
+import os
+import uuid
+
 import psycopg
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -35,7 +38,8 @@ def test_sqlite_upgrade_and_schema_matches_models(tmp_path):
 
 
 def test_postgres_downgrade_to_base_and_back(services):
-    name = "aiprism_migration_roundtrip"
+    # A name of its own, so suites running side by side never drop each other's database.
+    name = f"aiprism_migration_roundtrip_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     with psycopg.connect(services.postgres_admin_url, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
