@@ -1,5 +1,6 @@
 """The chat responder: an answer built from the document's own sentences. It quotes the sentences of
-the chat context (the current section's text and the quotes of its feedback) that share the most
+the chat context (the current section's text and the quotes of its feedback, or every section's text for a question about
+the whole document) that share the most
 words with the question, and says what each contains, by the same rules as the review."""
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from .prompt import Prompt
 from .sentences import sentences
 
 CONTEXT_LABEL = "Document and review"
-_OURS = re.compile(r"^(?:Document: |Risk score: |Sections: |Current section: |- \[(?:critical|important|suggestion|positive), )")
+_OURS = re.compile(r"^(?:Document: |Risk score: |Sections: |Current section: |Section \u201c.*\u201d:$|- \[(?:critical|important|suggestion|positive), )")
 _ITEM_QUOTE = re.compile(r"\(quote: \u201c(.+?)\u201d; suggestion: ")
 _WORDS = re.compile(r"[a-z0-9]{3,}")
 CITED = 2
