@@ -124,6 +124,11 @@ def test_types_points_and_risks_follow_what_each_sentence_contains():
     no_date = items["The team will update the runbook, owned by Payments Ops."]
     assert no_date["type"] == "important" and no_date["risk_level"] == "Medium"
     assert len({i["type"] for i in items.values()}) == 4 and len({i["risk_level"] for i in items.values()}) == 3
+    # An action whose owner and date follow in the next sentence of its line is not "without an owner".
+    split = [i for seed in range(20) for i in review("Add an alarm on the queue age. Owner: Payments Ops; ECD: 30-Jun-2025.",
+                                                     random.Random(seed), max_items=10)["feedback_items"]
+             if i["quote"] == "Add an alarm on the queue age."]
+    assert split and all(i["type"] == "positive" and "30-Jun-2025" in i["description"] for i in split)
 
 
 def test_the_same_seed_gives_the_same_review_and_another_seed_may_differ():

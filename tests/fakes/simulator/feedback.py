@@ -32,23 +32,31 @@ def _action(s: Sentence) -> bool:
     return s.has("action") or s.has("due") or s.has("owner")
 
 
+def _owner(s: Sentence) -> bool:
+    return s.near("owner") is not None
+
+
+def _dated(s: Sentence) -> bool:
+    return s.near("date") is not None
+
+
 # First matching rule wins for a sentence; the order is the priority a reviewer would give them.
 RULES = (
     Rule(lambda s: s.has("placeholder"), "critical", "High", (13, 17), "Documentation and reporting",
          "An unfilled placeholder stands where a name, date or figure belongs; the write-up is not finished.",
          "Replace the placeholder with the real value, or say why it is not known yet.",
          "Owner: Payments Risk Operations (named director: A. Patel).", "Who or what should this placeholder name?"),
-    Rule(lambda s: _action(s) and not s.has("owner") and not s.has("date"), "important", "High", (12,), "Preventative actions",
+    Rule(lambda s: _action(s) and not _owner(s) and not _dated(s), "important", "High", (12,), "Preventative actions",
          "This action has neither an owner nor a due date, so nobody is accountable for finishing it.",
          "Name the owning team or person and a due date for the action.",
          "Owner: Seller Risk Ops; due 30-Jun-2026.", "Who owns this action, and by when will it be done?"),
-    Rule(lambda s: _action(s) and s.has("owner") and not s.has("date"), "important", "Medium", (12, 14), "Preventative actions",
+    Rule(lambda s: _action(s) and _owner(s) and not _dated(s), "important", "Medium", (12, 14), "Preventative actions",
          "The action names an owner but no date, so its progress cannot be tracked.",
          "Add a due date (or the date it was completed).", "ECD: 30-Jun-2026.", "When is this action due?"),
-    Rule(lambda s: _action(s) and s.has("date") and not s.has("owner"), "important", "Medium", (12, 14), "Preventative actions",
+    Rule(lambda s: _action(s) and _dated(s) and not _owner(s), "important", "Medium", (12, 14), "Preventative actions",
          "The action has a date ({date}) but no named owner.",
          "Name the team or person who owns the action.", "Owner: Trust and Safety Operations.", "Who owns this action?"),
-    Rule(lambda s: s.has("owner", "date"), "positive", "Low", (12,), "Preventative actions",
+    Rule(lambda s: _action(s) and _owner(s) and _dated(s), "positive", "Low", (12,), "Preventative actions",
          "The action has both an owner and a date ({date}), so it can be tracked to completion.",
          "Keep this form for the other actions.", "", "Is the date still on track?"),
     Rule(lambda s: s.has("vague"), "suggestion", "Medium", (17, 18), "Communication standards",
@@ -86,7 +94,7 @@ def rule_for(sentence: Sentence) -> tuple[int, Rule]:
 
 
 def _item(sentence: Sentence, rule: Rule, rng: random.Random) -> dict:
-    words = {k: v.strip()[:60] for k, v in sentence.found.items()}
+    words = {k: v.strip()[:60] for k, v in {**(sentence.nearby or {}), **sentence.found}.items()}
     item = {
         "type": rule.type, "category": rule.category, "description": rule.description.format_map(_Missing(words)),
         "suggestion": rule.suggestion, "questions": [rule.question], "hawkeye_refs": list(rule.refs),

@@ -14,7 +14,8 @@ FEATURES = {
                        rf"|\b{_MONTH} \d{{1,2}}(?:st|nd|rd|th)?,? \d{{4}}\b|\bQ[1-4] \d{{4}}\b", re.I),
     "owner": re.compile(r"\bowner\s*:|\bowned by\b|\bresponsible\b|\bassigned to\b|\baccountable\b|\blead\s*:", re.I),
     "due": re.compile(r"\b(?:ECD|due|deadline|completed|target date|by end of)\b", re.I),
-    "action": re.compile(r"\b(?:will|shall|must|should|action|actions|implement|fix|update|introduce|ensure|remediate|roll out|retrain)\b", re.I),
+    "action": re.compile(r"\b(?:will|shall|must|should|action|actions|implement|fix|update|introduce|ensure|remediate|roll out|"
+                         r"retrain|add|assign|create|deploy|renew|train|automate)\b", re.I),
     "money": re.compile(r"[$£€]\s?\d[\d,.]*\s?(?:[kmb]n?|million|billion)?\b|\b\d[\d,.]*\s?(?:USD|GBP|EUR)\b", re.I),
     "number": re.compile(r"\b\d+(?:[.,]\d+)*\s?(?:%|percent\b)?"),
     "vague": re.compile(r"\b(?:several|some|a number of|many|various|a few|numerous|a lot of)\b", re.I),
@@ -32,9 +33,14 @@ class Sentence:
     text: str  # an exact slice of the source, at most QUOTE_CHARS characters
     start: int
     found: dict  # feature → the first match's text
+    nearby: dict = None  # the same for its whole line (an action's owner is often in the next sentence)
 
     def has(self, *names: str) -> bool:
         return all(name in self.found for name in names)
+
+    def near(self, name: str) -> str | None:
+        """The ``name`` feature in the sentence, else in the rest of its line."""
+        return self.found.get(name) or (self.nearby or {}).get(name)
 
 
 def _clip(text: str, limit: int) -> str:
@@ -69,6 +75,7 @@ def sentences(text: str) -> list[Sentence]:
     offset = 0
     for line in text.split("\n"):
         position = 0
+        nearby = _features(line)
         for piece in _ENDS.split(line):
             at = line.index(piece, position)
             position = at + len(piece)
@@ -79,6 +86,6 @@ def sentences(text: str) -> list[Sentence]:
             if not clipped.strip():
                 continue
             start = offset + at + (len(piece) - len(piece.lstrip()))
-            found.append(Sentence(clipped, start, _features(clipped)))
+            found.append(Sentence(clipped, start, _features(clipped), nearby))
         offset += len(line) + 1
     return found
