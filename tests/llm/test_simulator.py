@@ -19,7 +19,6 @@ from app.review.prompts import analysis_request
 from app.review.quotes import verify_quote
 from app.review.schema import feedback_json_schema, parse_items, parse_tool_input
 from scripts.run import simulator_command
-from tests.fakes import simulator
 from tests.fakes.bedrock import FakeBedrock
 from tests.fakes.simulator import RESPONDERS, Simulator, SimulatorSettings
 from tests.fakes.simulator.feedback import review
@@ -182,4 +181,3 @@ def test_make_run_passes_the_simulator_settings_to_the_fake():
     assert command[1:4] == ["-m", "tests.fakes.bedrock", "--simulate"]
     options = dict(zip(command[4::2], command[5::2]))
     assert options == {"--port": "9999", "--latency": "0.2", "--seed": "17", "--max-items": "2", "--stream-chunks": "24"}
-    assert simulator.__name__ == "tests.fakes.simulator"
