@@ -130,6 +130,22 @@ def wait_ready(url: str, deadline_s: float, procs: dict, stopping=lambda: False)
     return False
 
 
+# SIMULATE_BEDROCK=1: each SIMULATOR_* setting → the fake's option (tests/fakes/bedrock.py --help).
+SIMULATOR_OPTIONS = {"SIMULATOR_LATENCY": ("--latency", "1.0"), "SIMULATOR_SEED": ("--seed", "0"),
+                     "SIMULATOR_MAX_ITEMS": ("--max-items", None), "SIMULATOR_STREAM_CHUNKS": ("--stream-chunks", "24"),
+                     "SIMULATOR_RPM": ("--rpm", None), "SIMULATOR_TPM": ("--tpm", None)}
+
+
+def simulator_command(env: dict, port: str) -> list[str]:
+    """The fake Bedrock answering as a model would (tests.fakes.simulator), on ``port``."""
+    command = [sys.executable, "-m", "tests.fakes.bedrock", "--simulate", "--port", port]
+    for name, (option, default) in SIMULATOR_OPTIONS.items():
+        value = env.get(name) or default
+        if value is not None:
+            command += [option, value]
+    return command
+
+
 def main() -> int:
     terminal = Terminal()
     terminal.take()
@@ -171,8 +187,7 @@ def run(terminal: Terminal) -> int:
     if env.get("SIMULATE_BEDROCK", "").lower() in ("1", "true", "yes"):
         # The fake Bedrock from tests/fakes stands in for AWS: the real boto3 path, no credentials.
         port = env.get("SIMULATOR_PORT", "8765")
-        commands["bedrock-simulator"] = [sys.executable, "-m", "tests.fakes.bedrock", "--port", port,
-                                         "--latency", env.get("SIMULATOR_LATENCY", "1.0")]
+        commands["bedrock-simulator"] = simulator_command(env, port)
         env.update({"MODEL_PROVIDER": "bedrock", "BEDROCK_ENDPOINT_URL": f"http://127.0.0.1:{port}",
                     "AWS_ACCESS_KEY_ID": "simulated", "AWS_SECRET_ACCESS_KEY": "simulated"})
         print(f"simulated Bedrock on port {port}")

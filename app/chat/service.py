@@ -53,6 +53,15 @@ def context_block(db: Session, document: Document, section: Section | None) -> s
                          f"{item.description} (quote: \u201c{(item.quote or '')[:200]}\u201d; suggestion: {item.suggestion or 'none'})")
     else:
         parts.append("Sections: " + ", ".join(one_line(s.title, 120) for s in document.sections[:80]))
+        # A question about the whole document is answered from its text: the sections in order, as
+        # much of them as the budget holds (without it, a model could quote nothing but titles).
+        budget = CONTEXT_TOKENS - _tokens("\n".join(parts))
+        for section_ in document.sections:
+            if budget <= 50:
+                break
+            piece = f"Section \u201c{one_line(section_.title, 120)}\u201d:\n{_clip(section_.text, budget - 40)}"
+            parts.append(piece)
+            budget -= _tokens(piece)
     return _clip("\n".join(parts), CONTEXT_TOKENS)
 
 

@@ -17,7 +17,9 @@ prompt-cache read/write accounting, the request rules a real model enforces (out
 thinking, temperature 1 and 1024 <= budget_tokens < maxTokens), every request recorded. Scripted faults: throttle storm, daily quota, access denied, end
 of life, inference profile required, 5xx, timeout, mid-stream error, request validation.
 
-In-process: ``FakeBedrock().start()``. As a process: ``python -m tests.fakes.bedrock --port 8765``;
+In-process: ``FakeBedrock().start()``. As a process: ``python -m tests.fakes.bedrock --port 8765``
+(``--simulate --seed N``: answers from tests.fakes.simulator, as under ``SIMULATE_BEDROCK=1 make run``;
+every timing and limit is an option, see ``--help``);
 control it over HTTP: POST /_fake/config, POST /_fake/faults, POST /_fake/replies, GET /_fake/stats,
 POST /_fake/reset.
 """
@@ -438,15 +440,33 @@ class FakeBedrock:
             pass
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Fake Bedrock Runtime for tests and simulations")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765)
-    parser.add_argument("--latency", type=float, default=0.5)
-    args = parser.parse_args()
+    parser.add_argument("--latency", type=float, default=0.5, help="seconds per reply (a stream spreads them over its pieces)")
+    parser.add_argument("--stream-chunks", type=int, default=ModelConfig.stream_chunks, help="pieces of a streamed text reply")
+    parser.add_argument("--tool-input-chunks", type=int, default=ModelConfig.tool_input_chunks,
+                        help="pieces of a streamed tool input")
+    parser.add_argument("--rpm", type=int, default=ModelConfig.rpm, help="requests per minute per model")
+    parser.add_argument("--tpm", type=int, default=ModelConfig.tpm, help="tokens per minute per model")
+    parser.add_argument("--simulate", action="store_true",
+                        help="answer as a model would (tests.fakes.simulator) instead of one fixed line")
+    parser.add_argument("--seed", type=int, default=0, help="the simulator's seed: the same seed gives the same answers")
+    parser.add_argument("--max-items", type=int, default=None, help="the simulator's feedback items per section, at most")
+    args = parser.parse_args(argv)
     fake = FakeBedrock(args.host, args.port)
-    fake.default.latency_s = args.latency
-    print(f"fake Bedrock listening on {fake.url}", flush=True)
+    fake.default = ModelConfig(rpm=args.rpm, tpm=args.tpm, latency_s=args.latency, stream_chunks=args.stream_chunks,
+                               tool_input_chunks=args.tool_input_chunks)
+    if args.simulate:
+        from tests.fakes.simulator import Simulator, SimulatorSettings
+
+        settings = SimulatorSettings(seed=args.seed)
+        if args.max_items is not None:
+            settings.max_items = args.max_items
+        fake.responder = Simulator(settings)
+    print(f"fake Bedrock listening on {fake.url}" + (f" (simulating a model, seed {args.seed})" if args.simulate else ""),
+          flush=True)
     try:
         fake.server.serve_forever()
     except KeyboardInterrupt:

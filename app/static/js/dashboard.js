@@ -102,14 +102,18 @@ function row(doc) {
   const progressText = `${progress.analysed} of ${progress.sections} sections analysed`
     + (progress.active ? `, ${progress.active} in progress` : "") + (progress.failed ? `, ${progress.failed} failed` : "");
   return el("tr", { dataset: { documentId: doc.id } },
-    el("td", {}, link, el("div", { class: "muted small" }, `${doc.filename} · ${bytes(doc.size_bytes)}`)),
-    el("td", {}, el("span", { class: `badge status-${doc.status}` }, statusLabel(doc.status))),
-    el("td", {}, riskCell(doc)),
-    el("td", {}, el("progress", { max: 100, value: Math.round(fraction * 100), "aria-label": progressText }),
-      el("div", { class: "small muted" }, progressText)),
-    el("td", {}, el("time", { datetime: doc.last_activity || "", title: doc.last_activity ? new Date(doc.last_activity).toLocaleString() : null },
-      when(doc.last_activity))),
-    el("td", {}, remove));
+    // data-label: the column's name, shown beside the value when the table is cards (narrow screens).
+    el("td", { class: "card-title", dataset: { label: "Name" } }, link,
+      el("div", { class: "muted small" }, `${doc.filename} · ${bytes(doc.size_bytes)}`)),
+    el("td", { dataset: { label: "Status" } }, el("span", { class: `badge status-${doc.status}` }, statusLabel(doc.status))),
+    el("td", { dataset: { label: "Risk score" } }, riskCell(doc)),
+    el("td", { dataset: { label: "Progress" } }, el("div", {},
+      el("progress", { max: 100, value: Math.round(fraction * 100), "aria-label": progressText }),
+      el("div", { class: "small muted" }, progressText))),
+    el("td", { dataset: { label: "Last activity" } },
+      el("time", { datetime: doc.last_activity || "", title: doc.last_activity ? new Date(doc.last_activity).toLocaleString() : null },
+        when(doc.last_activity))),
+    el("td", { class: "card-actions", dataset: { label: "Actions" } }, remove));
 }
 
 // A document whose analyses all failed has no score: say so and why, never show 0.
