@@ -11,6 +11,7 @@ import { card, editor } from "./feedback.js";
 import { statusLabel } from "./format.js";
 import { notify, notifyError } from "./notices.js";
 import { initCustomFeedback } from "./custom.js";
+import { initJumps } from "./jump.js";
 import { measureAfterPaint } from "./perf.js";
 import { activeAnalyses, renderProgress } from "./progress.js";
 import { initSectionEditing } from "./structure.js";
@@ -523,6 +524,7 @@ async function load() {
 
 // ------------------------------------------------------------------ tools and shortcuts
 const tabs = initTabs(document.querySelector(".tabs"));
+initJumps({ tabs, countNode: nodes.count });
 const sectionTools = initSectionEditing({
   documentId, textNode: nodes.text, currentSection, nextSection: () => state.sections[state.index + 1],
   reload: reloadStructure,
