@@ -41,14 +41,17 @@ def _int(env, name, default, minimum=None):
     return value
 
 
-def _float(env, name, default):
+def _float(env, name, default, minimum=None):
     raw = _str(env, name, None)
     if raw is None:
         return default
     try:
-        return float(raw)
+        value = float(raw)
     except ValueError as exc:
         raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
+    if minimum is not None and value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {raw}")
+    return value
 
 
 def _bool(env, name, default):
@@ -96,6 +99,10 @@ def _aws_credentials_present(env) -> bool:
 def load_settings(environ=None) -> dict:
     """Build the Flask config mapping from an environment mapping (``os.environ`` by default)."""
     env = os.environ if environ is None else environ
+    if _str(env, "SECRETS_ARN", None):
+        from app.secrets import with_secrets
+
+        env = with_secrets(env)
     app_env = _str(env, "APP_ENV", "development").lower()
     production = app_env == "production"
 
@@ -138,6 +145,15 @@ def load_settings(environ=None) -> dict:
         "SECRET_KEY": secret_key,
         "DATABASE_URL": database_url,
         "EMBEDDED_DATABASE": embedded_database,
+        # SQLAlchemy's pool per process (each gunicorn worker, each RQ job process): DB_POOL_SIZE kept
+        # open, DB_MAX_OVERFLOW more opened under load, and a request that finds none free within
+        # DB_POOL_TIMEOUT seconds answers 503 with Retry-After. Connections older than
+        # DB_POOL_RECYCLE seconds are replaced (below RDS Proxy's and NAT idle limits).
+        "DB_POOL_SIZE": _int(env, "DB_POOL_SIZE", 10, minimum=1),
+        "DB_MAX_OVERFLOW": _int(env, "DB_MAX_OVERFLOW", 20, minimum=0),
+        "DB_POOL_TIMEOUT": _float(env, "DB_POOL_TIMEOUT", 5.0, minimum=0.01),
+        "DB_POOL_RECYCLE": _int(env, "DB_POOL_RECYCLE", 1800, minimum=-1),
+        "SECRETS_ARN": _str(env, "SECRETS_ARN", None),
         "REDIS_URL": redis_url,
         "EMBEDDED_REDIS": _str(env, "REDIS_URL", None) is None,
         "EMBEDDED_REDIS_PORT": embedded_redis_port,
