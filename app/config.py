@@ -84,6 +84,21 @@ def _networks(env, name, default):
     return items
 
 
+def _emf_endpoint(env) -> str | None:
+    value = _str(env, "METRICS_EMF_ENDPOINT", None)
+    if value is not None:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(value)
+        try:
+            port = parts.port
+        except ValueError:
+            port = None
+        if parts.scheme != "tcp" or not parts.hostname or not port:
+            raise ConfigError(f"METRICS_EMF_ENDPOINT must look like tcp://127.0.0.1:25888, got {value!r}")
+    return value
+
+
 def _aws_credentials_present(env) -> bool:
     """True when boto3 would find credentials without a network call we can avoid."""
     if env.get("AWS_ACCESS_KEY_ID") and env.get("AWS_SECRET_ACCESS_KEY"):
@@ -224,6 +239,10 @@ def load_settings(environ=None) -> dict:
         "WORKER_MAX_MEMORY_MB": _int(env, "WORKER_MAX_MEMORY_MB", 1024, minimum=64),
         "METRICS_ALLOWED_NETWORKS": _networks(env, "METRICS_ALLOWED_NETWORKS", "127.0.0.1/32,::1/128"),
         "METRICS_EMF": _bool(env, "METRICS_EMF", False),
+        # Where EMF records go: empty, stdout; tcp://host:port, the CloudWatch agent's EMF listener
+        # (which writes them to the log group METRICS_EMF_LOG_GROUP).
+        "METRICS_EMF_ENDPOINT": _emf_endpoint(env),
+        "METRICS_EMF_LOG_GROUP": _str(env, "METRICS_EMF_LOG_GROUP", "ai-prism-metrics"),
         # Redis pools per process: requests never share a connection with document event streams.
         "REDIS_MAX_CONNECTIONS": _int(env, "REDIS_MAX_CONNECTIONS", 50, minimum=2),
         "REDIS_POOL_TIMEOUT": _float(env, "REDIS_POOL_TIMEOUT", 5.0),
