@@ -134,20 +134,6 @@ def summarise(rows: list[dict], seconds: float) -> dict:
     return result
 
 
-def pool_for_server(database_url: str, processes: int, reserve: int = 20) -> dict[str, str]:
-    """DB_POOL_SIZE / DB_MAX_OVERFLOW that keep every process's worst case within the server's
-    max_connections (less ``reserve`` for other clients): the sizing rule README's Deploy section
-    gives for RDS, applied to the PostgreSQL this run uses. Explicit settings in the environment win."""
-    if os.environ.get("DB_POOL_SIZE") or os.environ.get("DB_MAX_OVERFLOW"):
-        return {}
-    with psycopg.connect(database_url.replace("+psycopg", ""), autocommit=True) as conn:
-        max_connections = int(conn.execute("SHOW max_connections").fetchone()[0])
-    per_process = max(2, (max_connections - reserve) // processes)
-    size = max(1, per_process // 3)
-    return {"DB_POOL_SIZE": str(size), "DB_MAX_OVERFLOW": str(per_process - size),
-            "_max_connections": str(max_connections)}
-
-
 def statuses(metrics_text: str) -> dict[str, int]:
     """Responses the app served, by status code, summed over every route (GET /metrics)."""
     from prometheus_client.parser import text_string_to_metric_families
@@ -231,14 +217,13 @@ def main() -> None:
         redis_url = f"redis://127.0.0.1:{valkey.port}/0"
         create_accounts(bench.database_url, args.users)
         (out / "metrics").mkdir()
-        # 4 gunicorn workers, the RQ supervisor and its job processes, the scheduler.
-        pool = pool_for_server(bench.database_url, 4 + args.rq_workers + 2)
-        max_connections = pool.pop("_max_connections", None)
+        with psycopg.connect(bench.database_url.replace("+psycopg", ""), autocommit=True) as conn:
+            max_connections = int(conn.execute("SHOW max_connections").fetchone()[0])
         env = process_env(
             bench.database_url, redis_url, bench.storage_dir, MODEL_PROVIDER="bedrock", BEDROCK_ENDPOINT_URL=fake.url,
             BEDROCK_MODEL_CHAIN=json.dumps([{"id": "load-primary", "rpm": 1_000_000, "tpm": 10**11, "cooldown_s": 1}]),
             AWS_ACCESS_KEY_ID="load", AWS_SECRET_ACCESS_KEY="load", PROMETHEUS_MULTIPROC_DIR=str(out / "metrics"),
-            CHAT_RATE_LIMIT="1000/minute", **pool,
+            CHAT_RATE_LIMIT="1000/minute",
         )
         port = free_port()
         host = f"http://127.0.0.1:{port}"
@@ -318,7 +303,7 @@ def main() -> None:
                       "postgres": bench.postgres_kind, "redis": "private embedded Valkey", "scheduler": True,
                       "db_pool": {**{name: env.get(name, "default") for name in
                                      ("DB_POOL_SIZE", "DB_MAX_OVERFLOW", "DB_POOL_TIMEOUT")},
-                                  "sized_to_server_max_connections": max_connections}},
+                                  "server_max_connections": max_connections}},
             "journeys": journeys,
             "statuses": {"journeys": journey_statuses, "whole_run": all_statuses},
             "wall_s": run_seconds,
