@@ -148,3 +148,10 @@ def test_web_acl_has_the_managed_groups_and_a_rate_rule_and_guards_the_load_bala
     assert overrides == [{"Name": "SizeRestrictions_BODY", "ActionToUse": {"Count": {}}}]
     (association,) = resources_of(template, "AWS::WAFv2::WebACLAssociation").values()
     assert association["Properties"] == {"ResourceArn": {"Ref": "LoadBalancerArn"}, "WebACLArn": {"Fn::GetAtt": ["WebAcl", "Arn"]}}
+    # Attached once the stack is given the load balancer (a stack update after the environment exists).
+    assert association["Condition"] == "WithLoadBalancer"
+    assert template["Conditions"]["WithLoadBalancer"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "LoadBalancerArn"}, ""]}]}
+    pattern = template["Parameters"]["LoadBalancerArn"]["AllowedPattern"]
+    assert re.fullmatch(pattern, "") and re.fullmatch(
+        pattern, "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/awseb-AWSEB-1ABC/0123456789abcdef")
+    assert not re.fullmatch(pattern, "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/net/x/1")
