@@ -41,14 +41,17 @@ def _int(env, name, default, minimum=None):
     return value
 
 
-def _float(env, name, default):
+def _float(env, name, default, minimum=None):
     raw = _str(env, name, None)
     if raw is None:
         return default
     try:
-        return float(raw)
+        value = float(raw)
     except ValueError as exc:
         raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
+    if minimum is not None and value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {raw}")
+    return value
 
 
 def _bool(env, name, default):
@@ -81,6 +84,21 @@ def _networks(env, name, default):
     return items
 
 
+def _emf_endpoint(env) -> str | None:
+    value = _str(env, "METRICS_EMF_ENDPOINT", None)
+    if value is not None:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(value)
+        try:
+            port = parts.port
+        except ValueError:
+            port = None
+        if parts.scheme != "tcp" or not parts.hostname or not port:
+            raise ConfigError(f"METRICS_EMF_ENDPOINT must look like tcp://127.0.0.1:25888, got {value!r}")
+    return value
+
+
 def _aws_credentials_present(env) -> bool:
     """True when boto3 would find credentials without a network call we can avoid."""
     if env.get("AWS_ACCESS_KEY_ID") and env.get("AWS_SECRET_ACCESS_KEY"):
@@ -96,6 +114,10 @@ def _aws_credentials_present(env) -> bool:
 def load_settings(environ=None) -> dict:
     """Build the Flask config mapping from an environment mapping (``os.environ`` by default)."""
     env = os.environ if environ is None else environ
+    if _str(env, "SECRETS_ARN", None):
+        from app.secrets import with_secrets
+
+        env = with_secrets(env)
     app_env = _str(env, "APP_ENV", "development").lower()
     production = app_env == "production"
 
@@ -138,6 +160,15 @@ def load_settings(environ=None) -> dict:
         "SECRET_KEY": secret_key,
         "DATABASE_URL": database_url,
         "EMBEDDED_DATABASE": embedded_database,
+        # SQLAlchemy's pool per process (each gunicorn worker, each RQ job process): DB_POOL_SIZE kept
+        # open, DB_MAX_OVERFLOW more opened under load, and a request that finds none free within
+        # DB_POOL_TIMEOUT seconds answers 503 with Retry-After. Connections older than
+        # DB_POOL_RECYCLE seconds are replaced (below RDS Proxy's and NAT idle limits).
+        "DB_POOL_SIZE": _int(env, "DB_POOL_SIZE", 10, minimum=1),
+        "DB_MAX_OVERFLOW": _int(env, "DB_MAX_OVERFLOW", 20, minimum=0),
+        "DB_POOL_TIMEOUT": _float(env, "DB_POOL_TIMEOUT", 5.0, minimum=0.01),
+        "DB_POOL_RECYCLE": _int(env, "DB_POOL_RECYCLE", 1800, minimum=-1),
+        "SECRETS_ARN": _str(env, "SECRETS_ARN", None),
         "REDIS_URL": redis_url,
         "EMBEDDED_REDIS": _str(env, "REDIS_URL", None) is None,
         "EMBEDDED_REDIS_PORT": embedded_redis_port,
@@ -208,6 +239,10 @@ def load_settings(environ=None) -> dict:
         "WORKER_MAX_MEMORY_MB": _int(env, "WORKER_MAX_MEMORY_MB", 1024, minimum=64),
         "METRICS_ALLOWED_NETWORKS": _networks(env, "METRICS_ALLOWED_NETWORKS", "127.0.0.1/32,::1/128"),
         "METRICS_EMF": _bool(env, "METRICS_EMF", False),
+        # Where EMF records go: empty, stdout; tcp://host:port, the CloudWatch agent's EMF listener
+        # (which writes them to the log group METRICS_EMF_LOG_GROUP).
+        "METRICS_EMF_ENDPOINT": _emf_endpoint(env),
+        "METRICS_EMF_LOG_GROUP": _str(env, "METRICS_EMF_LOG_GROUP", "ai-prism-metrics"),
         # Redis pools per process: requests never share a connection with document event streams.
         "REDIS_MAX_CONNECTIONS": _int(env, "REDIS_MAX_CONNECTIONS", 50, minimum=2),
         "REDIS_POOL_TIMEOUT": _float(env, "REDIS_POOL_TIMEOUT", 5.0),

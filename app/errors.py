@@ -86,6 +86,14 @@ def register_error_handlers(app: Flask) -> None:
                 503, "service_unavailable", "A backing service (Redis) is unavailable. Try again shortly.",
                 headers={"Retry-After": "5"},
             )
+        if isinstance(original, sqlalchemy.exc.TimeoutError):
+            # Every connection of this process's pool is in use (DB_POOL_SIZE + DB_MAX_OVERFLOW)
+            # and none came free within DB_POOL_TIMEOUT: the server is busy, not broken.
+            log.warning("database pool exhausted")
+            return error_response(
+                503, "service_unavailable", "The server is busy. Try again shortly.",
+                headers={"Retry-After": "2"},
+            )
         if isinstance(original, (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError)):
             log.warning("database unavailable: %s", type(original).__name__)
             return error_response(

@@ -39,10 +39,10 @@ def build_engine(url: str, **overrides) -> Engine:
         return engine
     options = {
         "pool_pre_ping": True,
-        "pool_size": 5,
-        "max_overflow": 10,
+        "pool_size": 10,
+        "max_overflow": 20,
         "pool_recycle": 1800,
-        "pool_timeout": 10,
+        "pool_timeout": 5,
         "connect_args": {"connect_timeout": 3, "application_name": "ai-prism"},
     }
     options.update(overrides)
@@ -62,7 +62,12 @@ class Database:
         return Session(bind=current_app.extensions["database"], expire_on_commit=False)
 
     def init_app(self, app: Flask) -> None:
-        app.extensions["database"] = build_engine(app.config["DATABASE_URL"])
+        config = app.config
+        pool = {} if config["DATABASE_URL"].startswith("sqlite") else {
+            "pool_size": config.get("DB_POOL_SIZE", 10), "max_overflow": config.get("DB_MAX_OVERFLOW", 20),
+            "pool_timeout": config.get("DB_POOL_TIMEOUT", 5.0), "pool_recycle": config.get("DB_POOL_RECYCLE", 1800),
+        }
+        app.extensions["database"] = build_engine(config["DATABASE_URL"], **pool)
 
         @app.teardown_appcontext
         def _remove_session(_exc):

@@ -85,7 +85,8 @@ def observe_model_call(model: str, purpose: str, outcome: str, latency_ms: float
                 MODEL_TOKENS.labels(model, kind).inc(value)
         emf("ModelCalls", 1, Model=model, Outcome=outcome)
         if outcome == "throttle":
-            emf("ModelThrottles", 1, Model=model)
+            # Per model, and summed over every model of the chain (the Bedrock throttle alarm).
+            emit(emf_record({"ModelThrottles": (1, "Count")}, dimension_sets=[["Model"], []], Model=model))
         if cooldown_s > 0:
             emf("ModelCooldowns", 1, Model=model)
     except Exception:
@@ -125,21 +126,100 @@ def mark_process_dead(pid: int) -> None:
 # ---- CloudWatch Embedded Metric Format ------------------------------------------------------------
 
 _emf_enabled = False
+_emf_sink = None  # set by init_metrics: stdout, or the CloudWatch agent's EMF socket
+EMF_NAMESPACE = "AIPrism"
+
+
+class EmfSocket:
+    """Newline-separated EMF records to the CloudWatch agent's EMF listener (``tcp://host:port``).
+
+    The agent writes each record to CloudWatch Logs as one log event, where CloudWatch extracts the
+    metrics. Records printed to stdout reach CloudWatch Logs only through the platform's log
+    streaming, which may prefix each line, and a prefixed line is no longer a JSON object. A record
+    that cannot be sent is dropped (and counted in the log): a metric must never fail what it measures."""
+
+    def __init__(self, url: str, log_group: str):
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(url)
+        if parts.scheme != "tcp" or not parts.hostname or not parts.port:
+            raise ValueError(f"METRICS_EMF_ENDPOINT must look like tcp://127.0.0.1:25888, got {url!r}")
+        self.address = (parts.hostname, parts.port)
+        self.log_group = log_group
+        self._sock = None
+        self._pid = os.getpid()
+        self.dropped = 0
+
+    def __call__(self, record: dict) -> None:
+        import socket
+
+        if self._pid != os.getpid():  # a forked child (RQ job process): never write on the parent's socket
+            self._sock, self._pid = None, os.getpid()
+        record["_aws"]["LogGroupName"] = self.log_group
+        line = (json.dumps(record, separators=(",", ":")) + "\n").encode()
+        for _attempt in range(2):  # one reconnect: the agent may have restarted
+            try:
+                if self._sock is None:
+                    self._sock = socket.create_connection(self.address, timeout=0.5)
+                self._sock.sendall(line)
+                return
+            except OSError:
+                self.close()
+        self.dropped += 1
+        if self.dropped in (1, 100) or self.dropped % 10000 == 0:
+            log.warning("EMF records dropped (CloudWatch agent not reachable at %s:%s): %d", *self.address, self.dropped)
+
+    def close(self) -> None:
+        if self._sock is not None:
+            try:
+                self._sock.close()
+            except OSError:
+                pass
+            self._sock = None
+
+
+def _print_record(record: dict) -> None:
+    print(json.dumps(record, separators=(",", ":")), flush=True)
+
+
+def emf_record(values: dict[str, tuple[float, str]], dimension_sets: list[list[str]] | None = None,
+               **dimensions: str) -> dict:
+    """One EMF record: ``values`` maps metric name to (value, unit). ``dimension_sets`` defaults to
+    one set of every dimension given; ``[[...], []]`` also publishes the metrics with no dimension
+    (the sum over every model, say), which an alarm can watch as one series."""
+    sets = dimension_sets if dimension_sets is not None else [sorted(dimensions)]
+    return {
+        "_aws": {"Timestamp": int(time.time() * 1000), "CloudWatchMetrics": [{
+            "Namespace": EMF_NAMESPACE, "Dimensions": sets,
+            "Metrics": [{"Name": name, "Unit": unit} for name, (_value, unit) in values.items()],
+        }]},
+        **{name: value for name, (value, _unit) in values.items()}, **dimensions,
+    }
+
+
+def emit(record: dict) -> None:
+    if not _emf_enabled:
+        return
+    (_emf_sink or _print_record)(record)
 
 
 def emf(name: str, value: float, unit: str = "Count", **dimensions: str) -> None:
-    """One CloudWatch EMF log line (when METRICS_EMF is on): CloudWatch Logs turns it into a metric
-    in the AIPrism namespace, so alarms and dashboards need no scraper."""
-    if not _emf_enabled:
-        return
-    record = {
-        "_aws": {"Timestamp": int(time.time() * 1000), "CloudWatchMetrics": [{
-            "Namespace": "AIPrism", "Dimensions": [sorted(dimensions)] if dimensions else [[]],
-            "Metrics": [{"Name": name, "Unit": unit}],
-        }]},
-        name: value, **dimensions,
-    }
-    print(json.dumps(record, separators=(",", ":")), flush=True)
+    """One metric as a CloudWatch EMF record (when METRICS_EMF is on): CloudWatch turns it into a
+    metric in the AIPrism namespace, so alarms and dashboards need no scraper."""
+    if _emf_enabled:
+        emit(emf_record({name: (value, unit)}, **dimensions))
+
+
+# Paths whose requests are not application traffic: load balancer health checks, assets, scrapes.
+EMF_QUIET_PATHS = ("/health", "/static/", "/metrics", "/favicon.ico")
+
+
+def emf_request(status: int, seconds: float) -> None:
+    """Requests, ServerErrors (5xx) and Latency of one application request, with no dimension: what
+    the 5xx-rate and p95-latency alarms watch."""
+    if _emf_enabled:
+        emit(emf_record({"Requests": (1, "Count"), "ServerErrors": (1 if status >= 500 else 0, "Count"),
+                         "Latency": (round(seconds * 1000, 1), "Milliseconds")}, dimension_sets=[[]]))
 
 
 # ---- values read at scrape time -------------------------------------------------------------------
@@ -239,8 +319,11 @@ def metrics_endpoint():
 
 def init_metrics(app: Flask) -> None:
     """Request latency and status by route, and GET /metrics."""
-    global _emf_enabled
+    global _emf_enabled, _emf_sink
     _emf_enabled = bool(app.config.get("METRICS_EMF"))
+    endpoint = app.config.get("METRICS_EMF_ENDPOINT")
+    if _emf_enabled and endpoint and not isinstance(_emf_sink, EmfSocket):
+        _emf_sink = EmfSocket(endpoint, app.config.get("METRICS_EMF_LOG_GROUP") or "ai-prism-metrics")
     app.extensions["metrics_networks"] = parse_networks(app.config.get("METRICS_ALLOWED_NETWORKS", []))
 
     @app.before_request
@@ -252,9 +335,12 @@ def init_metrics(app: Flask) -> None:
         started = g.pop("metrics_started", None)
         if started is not None:
             route = request.url_rule.rule if request.url_rule is not None else "unmatched"
+            elapsed = time.perf_counter() - started
             try:
-                HTTP_LATENCY.labels(request.method, route).observe(time.perf_counter() - started)
+                HTTP_LATENCY.labels(request.method, route).observe(elapsed)
                 HTTP_REQUESTS.labels(request.method, route, str(response.status_code)).inc()
+                if not request.path.startswith(EMF_QUIET_PATHS):
+                    emf_request(response.status_code, elapsed)
             except Exception:  # a metrics folder gone missing must not turn responses into 500s
                 log.exception("could not record request metrics")
         return response

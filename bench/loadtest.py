@@ -134,6 +134,18 @@ def summarise(rows: list[dict], seconds: float) -> dict:
     return result
 
 
+def statuses(metrics_text: str) -> dict[str, int]:
+    """Responses the app served, by status code, summed over every route (GET /metrics)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    counts: dict[str, int] = {}
+    for family in text_string_to_metric_families(metrics_text):
+        for sample in family.samples:
+            if sample.name == "aiprism_http_requests_total":
+                counts[sample.labels["status"]] = counts.get(sample.labels["status"], 0) + int(sample.value)
+    return dict(sorted(counts.items()))
+
+
 def start_gunicorn(app_spec: str, env: dict, port: int, log: Path) -> subprocess.Popen:
     from tests.support.processes import BIN
 
@@ -205,6 +217,8 @@ def main() -> None:
         redis_url = f"redis://127.0.0.1:{valkey.port}/0"
         create_accounts(bench.database_url, args.users)
         (out / "metrics").mkdir()
+        with psycopg.connect(bench.database_url.replace("+psycopg", ""), autocommit=True) as conn:
+            max_connections = int(conn.execute("SHOW max_connections").fetchone()[0])
         env = process_env(
             bench.database_url, redis_url, bench.storage_dir, MODEL_PROVIDER="bedrock", BEDROCK_ENDPOINT_URL=fake.url,
             BEDROCK_MODEL_CHAIN=json.dumps([{"id": "load-primary", "rpm": 1_000_000, "tpm": 10**11, "cooldown_s": 1}]),
@@ -233,6 +247,7 @@ def main() -> None:
         journeys = summarise(run_locust(host, "Reviewer", args.users, args.spawn_rate, args.duration, out, locust_env), args.duration)
         run_seconds = round(time.monotonic() - started, 1)
         cpu = cpu_breakdown(cpu_before, cpu_seconds(cpu_groups), run_seconds)
+        journey_statuses = statuses(requests.get(f"{host}/metrics", timeout=10).text)
 
         # Every analysis started during the run settles (nothing lost), within a bound.
         drain_deadline = time.monotonic() + 120
@@ -274,6 +289,9 @@ def main() -> None:
         met = {f"{group}_p95_le_{limit}ms": (group_p95(group) is not None and group_p95(group) <= limit)
                for group, limit in TARGETS_MS.items()}
         met["no_errors"] = failures == 0 and poll["failures"] == 0 and ready["failures"] == 0
+        # A small database pool (DB_POOL_SIZE=2 DB_MAX_OVERFLOW=0) must shed load as 503s, never 500s.
+        all_statuses = statuses(metrics_text)
+        met["no_500"] = all_statuses.get("500", 0) == 0
         met["nothing_lost"] = not set(outcome["analyses"]) - {"completed"}
         jobs_line = [line for line in metrics_text.splitlines() if line.startswith("aiprism_jobs_total")]
         print(json.dumps({
@@ -282,8 +300,12 @@ def main() -> None:
                       "web": "gunicorn -c gunicorn.conf.py, 4 gevent workers", "rq_workers": args.rq_workers, "rq_worker_nice": args.worker_nice,
                       "fake_bedrock_latency_s": args.latency, "client": "locust FastHttpUser, one process, same machine",
                       "cpu_cores": os.cpu_count(), "load_average_at_start": load_at_start,
-                      "postgres": bench.postgres_kind, "redis": "private embedded Valkey", "scheduler": True},
+                      "postgres": bench.postgres_kind, "redis": "private embedded Valkey", "scheduler": True,
+                      "db_pool": {**{name: env.get(name, "default") for name in
+                                     ("DB_POOL_SIZE", "DB_MAX_OVERFLOW", "DB_POOL_TIMEOUT")},
+                                  "server_max_connections": max_connections}},
             "journeys": journeys,
+            "statuses": {"journeys": journey_statuses, "whole_run": all_statuses},
             "wall_s": run_seconds,
             "cpu_during_run": cpu,
             "work": outcome,

@@ -2,7 +2,8 @@
 once per deployment, on the leader instance, as a container command).
 
 Container commands do not always see the environment properties, so when DATABASE_URL is not in
-the environment they are read from the platform's own `get-config environment`.
+the environment they are read from the platform's own `get-config environment`. With SECRETS_ARN the database URL comes from Secrets
+Manager, through load_settings like every other process.
 """
 from __future__ import annotations
 
@@ -27,8 +28,8 @@ def platform_environment(get_config: str = GET_CONFIG) -> dict[str, str]:
 
 def main() -> int:
     env = dict(os.environ)
-    if not env.get("DATABASE_URL"):
-        env = {**platform_environment(), **env}
+    if not env.get("DATABASE_URL") and not env.get("SECRETS_ARN"):
+        env = {**platform_environment(), **env}  # load_settings reads SECRETS_ARN's secrets itself
     from app.cli import upgrade_database
     from app.config import load_settings
 

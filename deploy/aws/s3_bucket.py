@@ -9,7 +9,10 @@ is read first and written only when it differs, so a second run changes nothing 
 The settings are the JSON files beside this script (the same ones the README's manual steps use):
 public access blocked, versioning, default encryption (SSE-S3), lifecycle (Standard-IA after 30 days,
 noncurrent versions expire after 90), the bucket policy (TLS only, encrypted uploads only, the
-instance role's object access), and replication of every new object to the backup bucket.
+instance role's object access), and replication of every new object to the backup bucket, with
+S3 Replication Time Control when --replication-time-control is given. The backup bucket moves
+objects to Glacier after 30 days and expires them after 365 (backup-lifecycle.json). deploy/aws/
+ai-prism.yaml creates the same buckets, and the rest of the deployment, with CloudFormation.
 """
 from __future__ import annotations
 
@@ -76,7 +79,7 @@ def _normal(value):
     return value
 
 
-def configure_bucket(s3, bucket: str, region: str, *, policy: dict | None, lifecycle: bool = True,
+def configure_bucket(s3, bucket: str, region: str, *, policy: dict | None, lifecycle: str | None = "lifecycle.json",
                      replication: dict | None = None) -> dict[str, str]:
     changes = {"bucket": ensure_bucket(s3, bucket, region)}
     changes["public_access_block"] = _sync(
@@ -93,7 +96,7 @@ def configure_bucket(s3, bucket: str, region: str, *, policy: dict | None, lifec
         changes["lifecycle"] = _sync(
             lambda: {"Rules": s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]},
             lambda v: s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration=v),
-            document("lifecycle.json", {}), None, ("NoSuchLifecycleConfiguration",))
+            document(lifecycle, {}), None, ("NoSuchLifecycleConfiguration",))
     if policy is not None:
         changes["policy"] = _sync(
             lambda: json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"]),
@@ -105,16 +108,27 @@ def configure_bucket(s3, bucket: str, region: str, *, policy: dict | None, lifec
     return changes
 
 
+def replication_rules(values: dict[str, str], time_control: bool) -> dict:
+    """replication.json, with Replication Time Control (15 minutes, and its metrics) when asked."""
+    config = document("replication.json", values)
+    if time_control:
+        for rule in config["Rules"]:
+            rule["Destination"]["ReplicationTime"] = {"Status": "Enabled", "Time": {"Minutes": 15}}
+            rule["Destination"]["Metrics"] = {"Status": "Enabled", "EventThreshold": {"Minutes": 15}}
+    return config
+
+
 def setup(session, *, bucket: str, backup_bucket: str, instance_role_arn: str, replication_role_arn: str,
-          region: str, backup_region: str | None = None) -> dict[str, dict[str, str]]:
+          region: str, backup_region: str | None = None, replication_time_control: bool = False) -> dict[str, dict[str, str]]:
     """Both buckets, backup first (replication needs a versioned destination)."""
     backup_region = backup_region or region
-    backup = configure_bucket(session.client("s3", region_name=backup_region), backup_bucket, backup_region, policy=None, lifecycle=False)
+    backup = configure_bucket(session.client("s3", region_name=backup_region), backup_bucket, backup_region, policy=None,
+                              lifecycle="backup-lifecycle.json")
     values = {"BUCKET": bucket, "BACKUP_BUCKET": backup_bucket, "INSTANCE_ROLE_ARN": instance_role_arn,
               "REPLICATION_ROLE_ARN": replication_role_arn}
     primary = configure_bucket(
         session.client("s3", region_name=region), bucket, region,
-        policy=document("bucket-policy.json", values), replication=document("replication.json", values),
+        policy=document("bucket-policy.json", values), replication=replication_rules(values, replication_time_control),
     )
     return {"backup": backup, "primary": primary}
 
@@ -129,10 +143,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--replication-role-arn", required=True, help="a role S3 assumes to replicate (replication-role-policy.json)")
     parser.add_argument("--region", default="us-east-1")
     parser.add_argument("--backup-region", default=None, help="default: --region; another region survives a regional outage")
+    parser.add_argument("--replication-time-control", action="store_true",
+                        help="S3 Replication Time Control: replicas within 15 minutes, with replication metrics (charged per GB)")
     args = parser.parse_args(argv)
     result = setup(boto3.Session(), bucket=args.bucket, backup_bucket=args.backup_bucket,
                    instance_role_arn=args.instance_role_arn, replication_role_arn=args.replication_role_arn,
-                   region=args.region, backup_region=args.backup_region)
+                   region=args.region, backup_region=args.backup_region,
+                   replication_time_control=args.replication_time_control)
     print(json.dumps(result, indent=2))
     return 0
 

@@ -28,6 +28,11 @@ EB_PROVIDED_RESOURCES = {
         "Type": "AWS::ElasticLoadBalancingV2::LoadBalancer",
         "Properties": {"Type": "application", "Subnets": ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]},
     },
+    "AWSEBV2LoadBalancerListener": {
+        "Type": "AWS::ElasticLoadBalancingV2::Listener",
+        "Properties": {"LoadBalancerArn": {"Ref": "AWSEBV2LoadBalancer"}, "Port": 80, "Protocol": "HTTP",
+                       "DefaultActions": [{"Type": "forward", "TargetGroupArn": {"Ref": "AWSEBV2LoadBalancerTargetGroup"}}]},
+    },
     "AWSEBV2LoadBalancerTargetGroup": {
         "Type": "AWS::ElasticLoadBalancingV2::TargetGroup",
         "Properties": {"Port": 80, "Protocol": "HTTP", "VpcId": "vpc-0123456789abcdef0"},
@@ -61,6 +66,13 @@ def option_settings() -> list[tuple[str, str, str, str]]:
 
 def options() -> dict[tuple[str, str], str]:
     return {(namespace, name): value for _, namespace, name, value in option_settings()}
+
+
+def files() -> dict[str, dict]:
+    found = {}
+    for path in config_files():
+        found.update(load(path).get("files") or {})
+    return found
 
 
 def container_commands() -> dict[str, dict]:

@@ -19,7 +19,16 @@ from tests.ops import ebextensions as eb
 # against the guide's own source, awsdocs/aws-elastic-beanstalk-developer-guide at 218757e
 # (doc_source/command-options-general.md) and 5635f71 (doc_source/command-options-specific.md);
 # EnableCapacityRebalancing and IpAddressType are newer than that copy, from the current pages.
+# aws:ec2:instances and aws:elbv2:listener:listener_port (here 443) checked against the same
+# command-options-general.md (03fba45): InstanceTypes replaces the obsolete launchconfiguration
+# InstanceType; a listener's options are the same set on every port.
 DOCUMENTED_OPTIONS = {
+    "aws:ec2:instances": {
+        "EnableSpot", "InstanceTypes", "SpotFleetOnDemandBase", "SpotFleetOnDemandAboveBasePercentage", "SpotMaxPrice",
+    },
+    "aws:elbv2:listener:443": {
+        "DefaultProcess", "ListenerEnabled", "Protocol", "Rules", "SSLCertificateArns", "SSLPolicy",
+    },
     "aws:autoscaling:asg": {
         "Availability Zones", "Cooldown", "Custom Availability Zones", "EnableCapacityRebalancing", "MinSize", "MaxSize",
     },
@@ -52,13 +61,42 @@ DOCUMENTED_OPTIONS = {
         "SystemType", "ConfigDocument", "EnhancedHealthAuthEnabled", "HealthCheckSuccessThreshold",
     },
     "aws:elasticbeanstalk:container:python": {"WSGIPath", "NumProcesses", "NumThreads"},
+    # Used only in deploy/aws/environment-options.json (per environment), from the same page.
+    "aws:autoscaling:launchconfiguration": {
+        "DisableIMDSv1", "EC2KeyName", "IamInstanceProfile", "ImageId", "InstanceType", "MonitoringInterval",
+        "SecurityGroups", "SSHSourceRestriction", "BlockDeviceMappings", "RootVolumeType", "RootVolumeSize",
+        "RootVolumeIOPS",
+    },
+    "aws:ec2:vpc": {"VPCId", "Subnets", "ELBSubnets", "ELBScheme", "DBSubnets", "AssociatePublicIpAddress"},
 }
 FREE_FORM_NAMESPACES = {"aws:elasticbeanstalk:application:environment", "aws:elasticbeanstalk:customoption"}
 SECRET_NAMES = {"SECRET_KEY", "DATABASE_URL", "REDIS_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}
 # The minimum: one alarm per concern in the brief, and three dashboards.
 ALARM_METRICS = {
-    ("AWS/Bedrock", "InvocationThrottles"), ("AWS/EC2", "CPUUtilization"), ("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count"),
-    ("AWS/ElastiCache", "DatabaseMemoryUsagePercentage"), ("AIPrism", "QueueDepth"),
+    ("AIPrism", "ModelThrottles"), ("AWS/EC2", "CPUUtilization"), ("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count"),
+    ("AWS/ElastiCache", "DatabaseMemoryUsagePercentage"), ("AIPrism", "QueueDepth"), ("AIPrism", "ServerErrors"),
+    ("AIPrism", "Requests"), ("AIPrism", "Latency"), ("CWAgent", "mem_used_percent"),
+}
+# Metric names per AWS namespace, as AWS documents them; an alarm or dashboard naming anything else
+# fails here. Sources (each checked by name): Application Load Balancer "CloudWatch metrics for your
+# Application Load Balancer"; Bedrock "Monitor Amazon Bedrock with CloudWatch" (runtime metrics);
+# EC2 "Instance metrics"; EC2 Auto Scaling "Auto Scaling group metrics"; ElastiCache "Metrics for
+# Valkey and Redis OSS" (host-level CurrConnections, engine DatabaseMemoryUsagePercentage, Evictions);
+# Elastic Beanstalk "Publishing Amazon CloudWatch custom metrics for an environment"
+# (health-enhanced-cloudwatch.md: EnvironmentHealth is published with enhanced health, free);
+# CloudWatch agent "Metrics collected by the CloudWatch agent" (mem_used_percent, disk_used_percent;
+# the agent's default namespace CWAgent, customize-containers-cw.md). AIPrism names are checked
+# against what the app really emits (test_every_app_metric_named_is_one_the_app_emits).
+DOCUMENTED_METRICS = {
+    "AWS/ApplicationELB": {"RequestCount", "HTTPCode_Target_5XX_Count", "HTTPCode_ELB_5XX_Count", "HTTPCode_Target_4XX_Count",
+                           "TargetResponseTime", "HealthyHostCount", "UnHealthyHostCount"},
+    "AWS/Bedrock": {"Invocations", "InvocationThrottles", "InvocationServerErrors", "InvocationClientErrors",
+                    "InvocationLatency", "InputTokenCount", "OutputTokenCount"},
+    "AWS/EC2": {"CPUUtilization", "NetworkIn", "NetworkOut"},
+    "AWS/AutoScaling": {"GroupInServiceInstances"},
+    "AWS/ElastiCache": {"DatabaseMemoryUsagePercentage", "Evictions", "CurrConnections"},
+    "AWS/ElasticBeanstalk": {"EnvironmentHealth"},
+    "CWAgent": {"mem_used_percent", "disk_used_percent"},
 }
 
 
@@ -88,6 +126,10 @@ def test_values_the_brief_asks_for():
     o = eb.options()
     env = "aws:elasticbeanstalk:application:environment"
     assert o[(env, "APP_ENV")] == "production"
+    # t3.large in three Availability Zones, as defaults an environment's own settings outrank.
+    assert o[("aws:ec2:instances", "InstanceTypes")].split(",")[0] == "t3.large"
+    assert o[("aws:autoscaling:asg", "Availability Zones")] == "Any 3"
+    assert o[(env, "METRICS_EMF")] == "true" and o[(env, "METRICS_EMF_ENDPOINT")] == "tcp://127.0.0.1:25888"
     process = "aws:elasticbeanstalk:environment:process:default"
     assert (o[(process, "HealthCheckPath")], o[(process, "HealthCheckInterval")], o[(process, "HealthCheckTimeout")],
             o[(process, "HealthyThresholdCount")], o[(process, "UnhealthyThresholdCount")]) == ("/health/ready", "30", "5", "2", "3")
@@ -127,10 +169,104 @@ def test_procfile_runs_web_worker_and_scheduler():
     assert processes["web"].startswith("gunicorn -c gunicorn.conf.py ")
 
 
+def alarm_metrics(resources: dict) -> set[tuple[str, str]]:
+    """(namespace, metric) of every alarm, single-metric and metric-math alike."""
+    found = set()
+    for resource in resources.values():
+        if resource["Type"] != "AWS::CloudWatch::Alarm":
+            continue
+        props = resource["Properties"]
+        if "MetricName" in props:
+            found.add((props["Namespace"], props["MetricName"]))
+        for query in props.get("Metrics", []):
+            if "MetricStat" in query:
+                metric = query["MetricStat"]["Metric"]
+                found.add((metric["Namespace"], metric["MetricName"]))
+    return found
+
+
+def dashboard_bodies(resources: dict) -> list[dict]:
+    bodies = []
+    for resource in resources.values():
+        if resource["Type"] == "AWS::CloudWatch::Dashboard":
+            separator, parts = resource["Properties"]["DashboardBody"]["Fn::Join"]
+            bodies.append(json.loads(separator.join(part if isinstance(part, str) else "arn:x/filled-in" for part in parts)))
+    return bodies
+
+
+def dashboard_metrics(resources: dict) -> set[tuple[str, str]]:
+    """(namespace, metric) of every dashboard graph, reading CloudWatch's "." (same as the line
+    above) and "..." (the line above again, other options) shorthands."""
+    found = set()
+    for body in dashboard_bodies(resources):
+        for widget in body["widgets"]:
+            previous: list = []
+            for line in widget["properties"].get("metrics", []):
+                names = [item for item in line if isinstance(item, str)]
+                if names[:1] == ["..."]:
+                    names = previous
+                else:
+                    names = [prev if item == "." and i < len(previous) else item for i, (item, prev) in
+                             enumerate(zip(names, previous + [None] * len(names)))]
+                found.add((names[0], names[1]))
+                previous = names
+    return found
+
+
+def test_every_metric_and_namespace_is_a_documented_one():
+    res = eb.resources()
+    named = alarm_metrics(res) | dashboard_metrics(res)
+    for namespace, metric in named:
+        if namespace == "AIPrism":
+            continue
+        assert namespace in DOCUMENTED_METRICS, f"namespace {namespace} is not in the checked list"
+        assert metric in DOCUMENTED_METRICS[namespace], f"{namespace} has no documented metric {metric}"
+
+
+def emitted_app_metrics(redis_url: str) -> set[str]:
+    """Metric names the app's EMF records really carry, captured from its own emitters."""
+    from app import metrics
+
+    records: list[dict] = []
+    saved = (metrics._emf_enabled, metrics._emf_sink)
+    metrics._emf_enabled, metrics._emf_sink = True, records.append
+    try:
+        metrics.observe_model_call("m", "analysis", "throttle", 10.0, {"input_tokens": 1}, 5.0)
+        metrics.observe_fallback("m", "n")
+        metrics.observe_job("analyse_section", "completed", 1.0)
+        metrics.emf_request(500, 0.1)
+        import redis
+
+        from workers.scheduler import emit_queue_depths  # the scheduler's QueueDepth records
+
+        emit_queue_depths(redis.Redis.from_url(redis_url))
+    finally:
+        metrics._emf_enabled, metrics._emf_sink = saved
+    return {m["Name"] for r in records for d in r["_aws"]["CloudWatchMetrics"] for m in d["Metrics"]}
+
+
+def test_every_app_metric_named_is_one_the_app_emits(redis_url):
+    res = eb.resources()
+    named = {metric for namespace, metric in alarm_metrics(res) | dashboard_metrics(res) if namespace == "AIPrism"}
+    emitted = emitted_app_metrics(redis_url)
+    assert named and named <= emitted, named - emitted
+
+
 def test_alarms_and_dashboards_cover_the_brief():
     res = eb.resources()
-    alarms = {(r["Properties"]["Namespace"], r["Properties"]["MetricName"]) for r in res.values() if r["Type"] == "AWS::CloudWatch::Alarm"}
-    assert ALARM_METRICS <= alarms
+    alarms = alarm_metrics(res)
+    assert ALARM_METRICS <= alarms, ALARM_METRICS - alarms
+    dashboards = dashboard_metrics(res)
+    for wanted in [("AWS/ElastiCache", "DatabaseMemoryUsagePercentage"), ("AWS/ElastiCache", "Evictions"),
+                   ("AWS/ElastiCache", "CurrConnections"), ("CWAgent", "mem_used_percent"), ("CWAgent", "disk_used_percent"),
+                   ("AWS/ElasticBeanstalk", "EnvironmentHealth")]:
+        assert wanted in dashboards, wanted
+    memory = next(r["Properties"] for r in res.values() if r["Type"] == "AWS::CloudWatch::Alarm"
+                  and r["Properties"].get("MetricName") == "mem_used_percent")
+    assert memory["Threshold"] == 80 and memory["ComparisonOperator"] == "GreaterThanThreshold"
+    throttles = next(r["Properties"] for r in res.values() if r["Type"] == "AWS::CloudWatch::Alarm"
+                     and r["Properties"].get("MetricName") == "ModelThrottles")
+    assert "Dimensions" not in throttles  # the sum over every model, not one model's series
     dashboards = [r for r in res.values() if r["Type"] == "AWS::CloudWatch::Dashboard"]
     assert len(dashboards) == 3
     for dashboard in dashboards:
@@ -188,3 +324,48 @@ def test_cloudformation_resources_pass_cfn_lint():
     # architecture notes in Metadata) do not, as with cfn-lint's own exit code.
     matches = [m for m in lint_all(template) if not m.rule.id.startswith("I")]
     assert not matches, "\n".join(str(m) for m in matches)
+
+
+def test_https_listener_and_http_redirect():
+    o = eb.options()
+    https = "aws:elbv2:listener:443"
+    assert (o[(https, "ListenerEnabled")], o[(https, "Protocol")], o[(https, "DefaultProcess")]) == ("true", "HTTPS", "default")
+    assert o[(https, "SSLPolicy")].startswith("ELBSecurityPolicy-TLS13")
+    # The certificate is per environment: never committed, given by the environment's option settings.
+    assert (https, "SSLCertificateArns") not in o
+    environment = json.loads((eb.ROOT / "deploy" / "aws" / "environment-options.json").read_text())
+    given = {(item["Namespace"], item["OptionName"]): item["Value"] for item in environment}
+    assert given[(https, "SSLCertificateArns")].startswith("arn:aws:acm:")
+    listener = eb.resources()["AWSEBV2LoadBalancerListener"]["Properties"]
+    assert listener["Port"] == 80 and listener["Protocol"] == "HTTP"
+    (action,) = listener["DefaultActions"]
+    assert action["Type"] == "redirect"
+    assert action["RedirectConfig"] == {"Protocol": "HTTPS", "Port": "443", "Host": "#{host}", "Path": "/#{path}",
+                                        "Query": "#{query}", "StatusCode": "HTTP_301"}
+
+
+def test_environment_options_file_names_documented_options_only():
+    """deploy/aws/environment-options.json, the per-environment settings given at creation."""
+    environment = json.loads((eb.ROOT / "deploy" / "aws" / "environment-options.json").read_text())
+    for item in environment:
+        namespace, name = item["Namespace"], item["OptionName"]
+        if namespace in FREE_FORM_NAMESPACES:
+            assert re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name)
+            assert name not in SECRET_NAMES - {"REDIS_URL"}, f"{name} belongs in Secrets Manager"
+            continue
+        assert name in DOCUMENTED_OPTIONS.get(namespace, ()), f"{namespace}:{name}"
+
+
+def test_cloudwatch_agent_collects_memory_disk_and_listens_for_emf():
+    (content,) = [f["content"] for path, f in eb.files().items() if "amazon-cloudwatch-agent" in path]
+    agent = json.loads(content)
+    collected = agent["metrics"]["metrics_collected"]
+    assert collected["mem"]["measurement"] == ["mem_used_percent"]
+    assert collected["disk"]["measurement"] == ["used_percent"] and collected["disk"]["resources"] == ["/"]
+    assert agent["metrics"]["namespace"] == "CWAgent"
+    assert ["AutoScalingGroupName"] in agent["metrics"]["aggregation_dimensions"]
+    assert "emf" in agent["logs"]["metrics_collected"]
+    commands = [c["command"] for c in eb.container_commands().values() if "amazon-cloudwatch-agent-ctl" in c["command"]]
+    assert len(commands) == 1 and "-a append-config" in commands[0]
+    path = next(p for p in eb.files() if "amazon-cloudwatch-agent" in p)
+    assert f"file:{path}" in commands[0]

@@ -117,6 +117,103 @@ def test_emf_lines_when_enabled(capsys):
     assert directive["Metrics"] == [{"Name": "QueueDepth", "Unit": "Count"}]
 
 
+@pytest.fixture
+def emf_agent(database_url, redis_url, tmp_path):
+    """A TCP listener standing in for the CloudWatch agent's EMF socket, and an app sending to it."""
+    import socket
+    import threading
+
+    from app import metrics
+
+    server = socket.create_server(("127.0.0.1", 0))
+    received: list[bytes] = []
+
+    def accept():
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            with conn:
+                while chunk := conn.recv(65536):
+                    received.append(chunk)
+
+    threading.Thread(target=accept, daemon=True).start()
+    port = server.getsockname()[1]
+    saved = (metrics._emf_enabled, metrics._emf_sink)
+    metrics._emf_sink = None
+    app = create_app(app_config(database_url, redis_url, tmp_path, METRICS_EMF=True,
+                                METRICS_EMF_ENDPOINT=f"tcp://127.0.0.1:{port}", METRICS_EMF_LOG_GROUP="emf-test"))
+
+    def records(count: int) -> list[dict]:
+        import json
+        import time
+
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            lines = b"".join(received).splitlines()
+            if len(lines) >= count:
+                return [json.loads(line) for line in lines]
+            time.sleep(0.02)
+        raise AssertionError(f"expected {count} records, got {b''.join(received)!r}")
+
+    yield app, records
+    metrics._emf_sink.close()
+    metrics._emf_enabled, metrics._emf_sink = saved
+    server.close()
+
+
+def test_requests_reach_the_agent_as_emf_records(emf_agent):
+    """Each application request: Requests, ServerErrors and Latency with no dimension (the 5xx-rate
+    and p95-latency alarms); health checks and assets are not counted."""
+    app, records = emf_agent
+    client = app.test_client()
+    assert client.get("/health").status_code == 200
+    assert client.get("/api/documents").status_code == 401
+    found = records(1)
+    assert len(found) == 1, found
+    record = found[0]
+    directive = record["_aws"]["CloudWatchMetrics"][0]
+    assert record["_aws"]["LogGroupName"] == "emf-test"
+    assert directive["Namespace"] == "AIPrism" and directive["Dimensions"] == [[]]
+    assert {m["Name"]: m["Unit"] for m in directive["Metrics"]} == {
+        "Requests": "Count", "ServerErrors": "Count", "Latency": "Milliseconds"}
+    assert record["Requests"] == 1 and record["ServerErrors"] == 0 and record["Latency"] >= 0
+
+
+def test_a_throttle_is_published_per_model_and_over_all_models(emf_agent):
+    from app import metrics
+
+    _app, records = emf_agent
+    metrics.observe_model_call("model-b", "analysis", "throttle", 12.0, None, 0)
+    throttles = [r for r in records(2) if "ModelThrottles" in r]
+    assert len(throttles) == 1
+    directive = throttles[0]["_aws"]["CloudWatchMetrics"][0]
+    # One record, two series: ModelThrottles{Model=model-b} and ModelThrottles with no dimension.
+    assert directive["Dimensions"] == [["Model"], []] and throttles[0]["Model"] == "model-b"
+
+
+def test_an_unreachable_agent_drops_records_without_failing_requests(database_url, redis_url, tmp_path):
+    import socket
+
+    from app import metrics
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    saved = (metrics._emf_enabled, metrics._emf_sink)
+    metrics._emf_sink = None
+    try:
+        app = create_app(app_config(database_url, redis_url, tmp_path, METRICS_EMF=True,
+                                    METRICS_EMF_ENDPOINT=f"tcp://127.0.0.1:{port}"))
+        assert app.test_client().get("/api/documents").status_code == 401
+        assert metrics._emf_sink.dropped == 1
+    finally:
+        metrics._emf_enabled, metrics._emf_sink = saved
+    with pytest.raises(ConfigError, match="METRICS_EMF_ENDPOINT"):
+        load_settings({"METRICS_EMF_ENDPOINT": "udp://127.0.0.1:25888"})
+
+
 @pytest.mark.slow
 def test_gunicorn_workers_and_rq_job_processes_add_up(database_url, redis_url, tmp_path):
     metrics_dir = tmp_path / "metrics"

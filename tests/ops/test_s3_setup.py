@@ -22,10 +22,10 @@ def session(monkeypatch):
         yield boto3.Session(region_name="us-east-1")
 
 
-def run(session):
+def run(session, **extra):
     return s3_bucket.setup(session, bucket="ai-prism-docs", backup_bucket="ai-prism-docs-backup",
                            instance_role_arn=ROLE, replication_role_arn=REPLICATION_ROLE,
-                           region="us-east-1", backup_region="us-west-2")
+                           region="us-east-1", backup_region="us-west-2", **extra)
 
 
 def test_first_run_configures_everything_and_second_run_changes_nothing(session):
@@ -49,6 +49,22 @@ def test_first_run_configures_everything_and_second_run_changes_nothing(session)
     replication = s3.get_bucket_replication(Bucket=bucket)["ReplicationConfiguration"]
     assert replication["Role"] == REPLICATION_ROLE
     assert replication["Rules"][0]["Destination"]["Bucket"] == "arn:aws:s3:::ai-prism-docs-backup"
+    assert "ReplicationTime" not in replication["Rules"][0]["Destination"]
+    # The backup bucket: Glacier after 30 days, gone after 365, old versions alike.
+    backup_rules = {r["ID"]: r for r in session.client("s3", region_name="us-west-2").get_bucket_lifecycle_configuration(
+        Bucket="ai-prism-docs-backup")["Rules"]}
+    glacier = backup_rules["glacier-after-30-days-expire-after-365"]
+    assert glacier["Transitions"] == [{"Days": 30, "StorageClass": "GLACIER"}] and glacier["Expiration"]["Days"] == 365
+    assert glacier["NoncurrentVersionExpiration"]["NoncurrentDays"] == 365
+
+
+def test_replication_time_control_when_asked(session):
+    run(session, replication_time_control=True)
+    destination = session.client("s3").get_bucket_replication(Bucket="ai-prism-docs")["ReplicationConfiguration"]["Rules"][0]["Destination"]
+    assert destination["ReplicationTime"] == {"Status": "Enabled", "Time": {"Minutes": 15}}
+    assert destination["Metrics"] == {"Status": "Enabled", "EventThreshold": {"Minutes": 15}}
+    again = run(session, replication_time_control=True)
+    assert again["primary"]["replication"] == "unchanged"
 
 
 def test_policy_is_least_privilege_for_the_instance_role(session):
@@ -83,9 +99,14 @@ def test_app_storage_works_with_the_policy_settings(session):
 
 
 def test_iam_policy_grants_bedrock_invoke_and_streaming_and_the_bucket_only():
-    policy = s3_bucket.document("instance-role-policy.json", {"BUCKET": "b", "ACCOUNT_ID": "123456789012"})
+    policy = s3_bucket.document("instance-role-policy.json", {"BUCKET": "b", "ACCOUNT_ID": "123456789012", "ENVIRONMENT": "ai-prism-prod"})
     actions = {a for s in policy["Statement"] for a in s["Action"]}
     assert {"bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"} <= actions
     assert not any(a.endswith(":*") or a == "*" for a in actions)
+    # The settings secrets of this environment only (SECRETS_ARN), and what the CloudWatch agent needs.
+    secrets = [s for s in policy["Statement"] if s["Sid"] == "ReadSettingsSecrets"]
+    assert secrets[0]["Action"] == "secretsmanager:GetSecretValue"
+    assert secrets[0]["Resource"] == "arn:aws:secretsmanager:*:123456789012:secret:ai-prism-prod/*"
+    assert {"cloudwatch:PutMetricData", "logs:PutLogEvents"} <= actions
     s3_resources = {r for s in policy["Statement"] for r in ([s["Resource"]] if isinstance(s["Resource"], str) else s["Resource"]) if ":s3:" in r}
     assert s3_resources == {"arn:aws:s3:::b", "arn:aws:s3:::b/*"}

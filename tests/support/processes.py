@@ -47,13 +47,13 @@ def process_env(database_url: str, redis_url: str, storage_dir: str, **extra: st
 class Gunicorn:
     """One 'instance': a gunicorn master with N gevent workers, from gunicorn.conf.py."""
 
-    def __init__(self, env: dict, workers: int = 4, log_path: Path | None = None):
+    def __init__(self, env: dict, workers: int = 4, log_path: Path | None = None, app_spec: str = "application:application"):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {**env, "PORT": str(self.port), "HOST": "127.0.0.1", "WEB_CONCURRENCY": str(workers)}
         self._log = open(log_path, "wb") if log_path else subprocess.DEVNULL
         self.proc = subprocess.Popen(
-            [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "application:application"],
+            [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", app_spec],
             cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT,
         )
         self.workers = workers
