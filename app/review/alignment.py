@@ -20,6 +20,7 @@ from .quotes import verify_quote
 
 LINK_SHARE = 0.25  # of either section's text, for two sections to be aligned
 FUZZY_PARAGRAPH = 0.4  # Jaccard of word sets for a rewritten paragraph to count as the same paragraph
+REWRITE = 0.1  # the least word overlap for text in the place of deleted text to count as its rewrite
 _SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+[\"'\u201d\u2019)]*|$)")
 _WORD = re.compile(r"\S+|\s+")
 
@@ -207,9 +208,10 @@ def _rows(old: list[Para], new: list[Para], texts1, texts2, matched) -> tuple[li
         loose = [p for p in olds if p not in matched]
         targets = {t for t, _ in matched.values()} if loose else set()
         for p, q in zip(loose, [q for q in news if q not in targets]):
-            pairs[p] = q
-            matched[p] = (q, False)
-            used.add(q)
+            if _jaccard(p.words(), q.words()) >= REWRITE:
+                pairs[p] = q
+                matched[p] = (q, False)
+                used.add(q)
         for p in olds:
             if p in pairs:
                 a, b = text(p, texts1), text(pairs[p], texts2)
@@ -230,15 +232,23 @@ def align(v1: list[tuple[str, str]], v2: list[tuple[str, str]]) -> dict:
     _kinds(groups, v1, v2)
     texts1, texts2 = [t for _, t in v1], [t for _, t in v2]
     steady: set[Para] = set()
+    of1, of2 = _by_section(old, len(v1)), _by_section(new, len(v2))
     for g in groups:
-        members1, members2 = set(g["v1"]), set(g["v2"])
-        rows, still = _rows([p for p in old if p.section in members1], [q for q in new if q.section in members2],
+        rows, still = _rows([p for i in g["v1"] for p in of1[i]], [q for j in g["v2"] for q in of2[j]],
                             texts1, texts2, matched)
         g["rows"] = rows
         g["changed"] = any(r["op"] != "equal" for r in rows) or any(k != "same" for k in g["kinds"])
         steady |= still
-    return {"groups": groups, "_old": old, "_matched": matched, "_steady": steady,
+    return {"groups": groups, "_old": of1, "_matched": matched, "_steady": steady,
+            "_group_of": {i: k for k, g in enumerate(groups) for i in g["v1"]},
             "_counterpart": _counterparts(groups, v1, v2, matched)}
+
+
+def _by_section(paras: list[Para], sections: int) -> list[list[Para]]:
+    out: list[list[Para]] = [[] for _ in range(sections)]
+    for p in paras:
+        out[p.section].append(p)
+    return out
 
 
 def _counterparts(groups, v1, v2, matched) -> dict[int, int]:
@@ -262,19 +272,12 @@ def public(alignment: dict) -> dict:
     return {"groups": alignment["groups"]}
 
 
-def _group_of(alignment: dict, v1_index: int) -> int:
-    for k, g in enumerate(alignment["groups"]):
-        if v1_index in g["v1"]:
-            return k
-    return -1
-
-
 def locate(alignment: dict, v1: list[tuple[str, str]], v2: list[tuple[str, str]], section: int, start: int | None,
            end: int | None, quote: str | None) -> dict:
     """Where a v1 quote is in v2: {"location": exact|moved|changed|gone|unquoted, "group", "v2_section",
     "start", "end", "new_text"}. exact: the same words in the same paragraph, in its place; moved: the same
     words elsewhere; changed: its sentence was rewritten (``new_text`` is the rewrite); gone: removed."""
-    group = _group_of(alignment, section)
+    group = alignment["_group_of"].get(section, -1)
     out = {"location": "unquoted", "group": group, "v2_section": None, "start": None, "end": None, "new_text": None}
     text1 = v1[section][1]
     if start is None or end is None or not (0 <= start < end <= len(text1)):
@@ -283,7 +286,7 @@ def locate(alignment: dict, v1: list[tuple[str, str]], v2: list[tuple[str, str]]
             return out
         start, end = span
     words = text1[start:end]
-    para = next((p for p in alignment["_old"] if p.section == section and p.start <= start < max(p.end, p.start + 1)), None)
+    para = next((p for p in alignment["_old"][section] if p.start <= start < max(p.end, p.start + 1)), None)
     hit = alignment["_matched"].get(para) if para else None
     g = alignment["groups"][group] if group >= 0 else {"v2": [], "in_place": False}
 
@@ -299,10 +302,14 @@ def locate(alignment: dict, v1: list[tuple[str, str]], v2: list[tuple[str, str]]
             steady = (same and para in alignment["_steady"] and g.get("in_place")
                       and alignment["_counterpart"].get(section) == q.section)
             return found("exact" if steady else "moved", q.section, span)
-    for j in list(g["v2"]) + [j for j in range(len(v2)) if j not in g["v2"]]:
+    for j in g["v2"]:  # within its aligned sections, as tolerantly as quotes are checked
         span = verify_quote(words, v2[j][1])
         if span is not None:
             return found("moved", j, span)
+    for j in range(len(v2)):  # anywhere else, verbatim (the tolerant search costs a pass over every text)
+        at = v2[j][1].find(words) if j not in g["v2"] else -1
+        if at >= 0:
+            return found("moved", j, (at, at + len(words)))
     if hit is None:
         return found("gone", None, (None, None))
     q, _ = hit
@@ -314,9 +321,16 @@ def locate(alignment: dict, v1: list[tuple[str, str]], v2: list[tuple[str, str]]
     keys1 = [" ".join(a[x:y].split()) for x, y in s1]
     keys2 = [" ".join(b[x:y].split()) for x, y in s2]
     spans = []
+    bag = lambda key: frozenset(key.lower().split())  # noqa: E731
     for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, keys1, keys2, autojunk=False).get_opcodes():
-        if tag != "equal" and any(i1 <= k < i2 for k in touched) and j2 > j1:
-            spans.append((s2[j1][0], s2[j2 - 1][1]))
+        mine = [k for k in touched if i1 <= k < i2]
+        if tag == "equal" or not mine or j2 == j1:
+            continue
+        # the sentences put in its place that share words with it: its rewrite; none: it was deleted
+        words = frozenset().union(*(bag(keys1[k]) for k in mine))
+        kept = [j for j in range(j1, j2) if _jaccard(words, bag(keys2[j])) >= REWRITE]
+        if kept:
+            spans.append((s2[kept[0]][0], s2[kept[-1]][1]))
     if not spans:
         return found("gone", q.section, (None, None))
     x, y = spans[0][0], spans[-1][1]

@@ -147,3 +147,47 @@ def test_override_is_audited_and_bad_input_is_refused(bedrock_app, reviewer, wor
     assert other.post(f"/api/documents/{v1['id']}/versions", data={"file": (BytesIO(build(V2)), "v.docx")},
                       content_type="multipart/form-data", headers={"X-CSRFToken": other.csrf}).status_code == 404
     assert reviewer.get(f"/api/documents/{v1['id']}/revision").status_code == 404
+
+
+def test_export_of_v2_carries_open_items_onto_v2_text(bedrock_app, reviewer, worker_env, fake):
+    import io
+
+    import docx
+
+    from app.exports import service as exports
+    from app.exports.word import anchored_texts
+    from app.models import Export
+
+    v1, v2, ids = _versions(reviewer, bedrock_app)
+    headers = {"X-CSRFToken": reviewer.csrf}
+    early = reviewer.post(f"/api/documents/{v2['id']}/exports", json={"formats": ["docx", "json"], "carry_forward": True},
+                          headers=headers)
+    assert early.status_code == 409 and early.get_json()["error"]["code"] == "revision_not_checked"
+    worker = start_worker(worker_env)
+    try:
+        wait_for_check(bedrock_app, v2["id"])
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+    # one open item set to partly by a reviewer: carried too
+    partly = ids["Train the team on it."]
+    reviewer.post(f"/api/documents/{v2['id']}/revision/items/{partly}", json={"status": "partly"}, headers=headers)
+    started = reviewer.post(f"/api/documents/{v2['id']}/exports", json={"formats": ["docx", "json"], "carry_forward": True},
+                            headers=headers)
+    assert started.status_code == 202 and started.get_json()["carry_forward"] is True
+    with bedrock_app.app_context():
+        export_id = started.get_json()["id"]
+        assert exports.run_export(db.session, bedrock_app.extensions["redis"], bedrock_app.extensions["storage"], export_id,
+                                  "Logs and data/") == "completed"
+        files = {f["format"]: f["key"] for f in db.session.get(Export, export_id).files}
+        word = bedrock_app.extensions["storage"].get(files["docx"])
+        record = json.loads(bedrock_app.extensions["storage"].get(files["json"]))
+    comments = {c.comment_id: c.text for c in docx.Document(io.BytesIO(word)).comments}
+    anchored = anchored_texts(word)
+    carried = {anchored[str(cid)]: text for cid, text in comments.items() if "Carried from version 1" in text}
+    # open and partly ones, each on its words in the v2 text; addressed and gone ones not carried
+    assert set(carried) == {"The buyer complained on 20 May.", "The seller joined in 2019.", "Train the team on it."}
+    assert "partly" in carried["Train the team on it."]
+    assert record["revision"]["previous_id"] == v1["id"]
+    statuses = {row["item_id"]: row["status"] for row in record["revision"]["items"]}
+    assert statuses[ids["No refunds were made to anyone."]] == "quote_gone" and statuses[partly] == "partly"

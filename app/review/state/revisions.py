@@ -215,3 +215,13 @@ def carried_items(db: Session, document_id: int) -> list[CarriedItem]:
             created_by=item.created_by, revision_status=row.status, confidence=item.confidence, model_id=item.model_id,
             description=f"(Carried from version 1, {row.status.replace('_', ' ')}) {item.description}"))
     return carried
+
+
+def record(db: Session, document_id: int) -> dict | None:
+    """The revision statuses for a version's JSON export record; None for a first version."""
+    check = check_of(db, document_id)
+    if check is None:
+        return None
+    pairs = items_of(db, check)
+    return {"previous_id": check.previous_id, "state": check.status, "summary": summary([row for row, _ in pairs]),
+            "items": [row.to_dict() for row, _ in pairs]}
