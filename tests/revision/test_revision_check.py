@@ -127,6 +127,11 @@ def test_override_is_audited_and_bad_input_is_refused(bedrock_app, reviewer, wor
     assert row["status"] == "addressed" and row["overridden"] and row["checked_status"] == "open"
     summary = reviewer.get(f"/api/documents/{v2['id']}/revision").get_json()["summary"]
     assert summary["addressed"] == 2 and summary["open"] == 2
+    # statistics: the addressed rate per category and Hawkeye point over documents with versions
+    rates = reviewer.get("/api/stats").get_json()["revisions"]
+    assert rates["checks"] == 1
+    assert rates["by_category"]["Evidence"] == {"followed": 5, "addressed": 2, "partly": 0, "addressed_rate": 0.4}
+    assert rates["by_hawkeye_point"]["12"]["addressed_rate"] == 0.4
     with bedrock_app.app_context():
         event = db.session.scalars(select(ReviewEvent).where(ReviewEvent.action == "revision_override")).one()
         assert (event.feedback_item_id, event.document_id, event.before["status"], event.after["status"]) == (item, v2["id"], "open", "addressed")

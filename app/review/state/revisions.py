@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.models import Document, FeedbackItem, REVISION_STATUSES, ReviewEvent, RevisionCheck, RevisionItem, Section, User
@@ -225,3 +225,34 @@ def record(db: Session, document_id: int) -> dict | None:
     pairs = items_of(db, check)
     return {"previous_id": check.previous_id, "state": check.status, "summary": summary([row for row, _ in pairs]),
             "items": [row.to_dict() for row, _ in pairs]}
+
+
+def addressed_rates(db: Session, document_ids: list[int]) -> dict:
+    """Over the completed checks of these documents' later versions: per category and per Hawkeye
+    point, how many followed items there were and the share addressed (partly counted apart)."""
+    if not document_ids:
+        return {"checks": 0, "by_category": {}, "by_hawkeye_point": {}}
+    rows = db.execute(select(RevisionItem.status, FeedbackItem.category, FeedbackItem.hawkeye_refs)
+                      .join(FeedbackItem, FeedbackItem.id == RevisionItem.item_id)
+                      .join(RevisionCheck, RevisionCheck.id == RevisionItem.check_id)
+                      .where(RevisionCheck.document_id.in_(document_ids), RevisionCheck.status == "completed")).all()
+    checks = db.scalar(select(func.count()).select_from(RevisionCheck).where(
+        RevisionCheck.document_id.in_(document_ids), RevisionCheck.status == "completed"))
+    by_category: dict[str, dict] = {}
+    by_point: dict[str, dict] = {}
+
+    def count(table, key, status):
+        entry = table.setdefault(key, {"followed": 0, "addressed": 0, "partly": 0})
+        entry["followed"] += 1
+        if status in ("addressed", "partly"):
+            entry[status] += 1
+
+    for status, category, refs in rows:
+        count(by_category, category or "General", status)
+        for ref in refs or []:
+            count(by_point, str(ref), status)
+    for table in (by_category, by_point):
+        for entry in table.values():
+            entry["addressed_rate"] = round(entry["addressed"] / entry["followed"], 3)
+    return {"checks": checks, "by_category": by_category,
+            "by_hawkeye_point": dict(sorted(by_point.items(), key=lambda kv: int(kv[0])))}
