@@ -59,8 +59,9 @@ def test_random_edits_every_quote_located_and_untouched_sections_aligned_to_them
             for sentence in p:
                 fate[sentence] = "same"
     touched = set()
+    merges = []
     for _ in range(data.draw(st.integers(0, 6))):
-        op = data.draw(st.sampled_from(["rewrite", "delete", "insert", "rename", "move", "split"]))
+        op = data.draw(st.sampled_from(["rewrite", "delete", "insert", "rename", "move", "split", "merge"]))
         k = data.draw(st.integers(0, len(v2) - 1))
         title, ps, origin = v2[k]
         if op in ("rewrite", "delete") and ps:
@@ -85,6 +86,11 @@ def test_random_edits_every_quote_located_and_untouched_sections_aligned_to_them
             v2[k][0] = f"Renamed {words.sentence()[:12]}"
         elif op == "move":
             v2.insert(data.draw(st.integers(0, len(v2) - 1)), v2.pop(k))
+        elif op == "merge" and k + 1 < len(v2) and origin is not None and v2[k + 1][2] is not None:
+            merged = v2.pop(k + 1)
+            ps.extend(merged[1])
+            touched.update({origin, merged[2]})
+            merges.append((origin, merged[2]))
         elif op == "split" and len(ps) >= 2 and origin is not None:
             at = data.draw(st.integers(1, len(ps) - 1))
             v2.insert(k + 1, [f"Split {words.sentence()[:12]}", ps[at:], None])
@@ -109,6 +115,12 @@ def test_random_edits_every_quote_located_and_untouched_sections_aligned_to_them
                     if where["location"] == "changed":
                         assert new[where["v2_section"]][1][where["start"]:where["end"]] == where["new_text"]
                         assert where["new_text"] and sentence not in where["new_text"]
+
+    # two sections merged into one are one aligned group, named merged (or reorganised)
+    for a, b in merges:
+        if any(o == a for _, _, o in v2) and v1[a][1] and v1[b][1]:
+            (group,) = [g for g in result["groups"] if a in g["v1"]]
+            assert b in group["v1"] and group["kinds"][0] in ("merged", "reorganised"), (a, b, group["v1"], group["v2"])
 
     # every section whose text was left alone (it may be renamed or moved) is aligned to itself alone
     position = {origin: j for j, (_, _, origin) in enumerate(v2) if origin is not None}
