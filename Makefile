@@ -37,6 +37,7 @@ bench: $(VENV)/.installed-dev bench-peers
 	$(PY) -m bench.export
 	$(PY) -m bench.ui
 	$(PY) -m bench.rules
+	$(PY) -m bench.revision
 
 ## Bench-only peers (LiteLLM's Router, for bench.chain_storm's comparison) in their own virtualenv.
 ## Pinned to 1.80.0: never 1.82.7 or 1.82.8.

@@ -39,6 +39,14 @@ JOB_KINDS: dict[str, JobKind] = {
         "workers.tasks.analyse_section", "analysis", timeout=900, result_ttl=3600, failure_ttl=7 * DAY,
         retry_max=2, retry_intervals=(15, 60),
     ),
+    # A revision check: capacity is handled by deferral too; a crashed run resumes where it stopped.
+    "revision": JobKind(
+        "workers.tasks.check_revision", "analysis", timeout=900, result_ttl=3600, failure_ttl=7 * DAY,
+        retry_max=2, retry_intervals=(15, 60),
+    ),
+    "reconcile_revisions": JobKind(
+        "workers.tasks.reconcile_revisions", "maintenance", timeout=120, result_ttl=600, failure_ttl=DAY,
+    ),
     "summary": JobKind(
         "workers.tasks.summarise_document", "analysis", timeout=120, result_ttl=3600, failure_ttl=7 * DAY,
         retry_max=2, retry_intervals=(10, 30),

@@ -36,6 +36,7 @@ def schedule(app: Flask) -> list[Periodic]:
     return [
         Periodic("reconcile_analyses", app.config["SCHEDULER_INTERVAL_SECONDS"]),
         Periodic("reconcile_exports", app.config["SCHEDULER_INTERVAL_SECONDS"]),
+        Periodic("reconcile_revisions", app.config["SCHEDULER_INTERVAL_SECONDS"]),
         Periodic("purge_expired_tokens", max(3600, app.config["SCHEDULER_INTERVAL_SECONDS"])),
     ]
 

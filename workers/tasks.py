@@ -41,6 +41,27 @@ def analyse_section(analysis_id: int) -> str:
         raise
 
 
+def check_revision(check_id: int) -> str:
+    from app.review import revision
+
+    try:
+        return revision.run_check(db.session, _redis(), current_app.extensions["model_chain"], check_id,
+                                  max_total_wait_s=current_app.config["ANALYSIS_MAX_WAIT_S"],
+                                  sampling=Sampling.from_config(current_app.config))
+    except Exception as exc:
+        db.session.rollback()
+        job = get_current_job()
+        if job is None or not job.retries_left:
+            revision.fail_after_crashes(db.session, _redis(), check_id, exc)
+        raise
+
+
+def reconcile_revisions() -> list[int]:
+    from app.review import revision
+
+    return revision.reconcile(db.session, _redis())
+
+
 def summarise_document(document_id: int) -> float | None:
     summary = outcome.summarise(db.session, _redis(), document_id)
     return summary["risk_score"] if summary else None

@@ -41,9 +41,10 @@ def _vet_and_extract(filename: str, data: bytes, limits: Limits):
 
 def create_document(
     db: Session, store, user: User, upload: Upload, *, guidelines: Upload | None = None,
-    guidelines_mode: str = "both", limits: Limits = Limits(),
+    guidelines_mode: str = "both", limits: Limits = Limits(), previous: Document | None = None,
 ) -> Document:
-    """Vet, extract, store the original and write the rows; nothing is stored when any step fails."""
+    """Vet, extract, store the original and write the rows; nothing is stored when any step fails.
+    With ``previous``, the document is that one's next version: same owner, same guidelines."""
     if guidelines_mode not in GUIDELINES_MODES:
         raise IntakeError(400, "invalid_guidelines_mode", f"guidelines_mode must be one of: {', '.join(GUIDELINES_MODES)}.")
     vetted, extracted = off_loop(_vet_and_extract, upload.filename, upload.data, limits)
@@ -74,6 +75,9 @@ def create_document(
             sha256=vetted.sha256, storage_key=key, guidelines_storage_key=guidelines_key,
             guidelines_text=guidelines_text, guidelines_mode=guidelines_mode if guidelines else None,
         )
+        if previous is not None:
+            document.user_id, document.previous_version_id, document.version = previous.user_id, previous.id, previous.version + 1
+            document.guidelines_text, document.guidelines_mode = previous.guidelines_text, previous.guidelines_mode
         document.sections = [_section_row(position, s) for position, s in enumerate(extracted)]
         db.add(document)
         db.commit()

@@ -63,6 +63,7 @@ def _notices(document: Document) -> list[dict]:
 
 def _detail(document: Document) -> dict:
     return {**document.to_dict(), "sections": [s.to_dict(with_text=False) for s in document.sections],
+            "versions": state.revisions.versions(db.session, document),
             "notices": _notices(document),
             "analysis_estimate": analysis_estimate(document.sections, current_app.config["MAX_CHUNKS_PER_ANALYSIS"])}
 
@@ -83,6 +84,28 @@ def upload():
     except IntakeError as exc:
         raise APIError(exc.status, exc.code, exc.message) from exc
     return jsonify(_detail(document)), 201
+
+
+@bp.post("/<int:document_id>/versions")
+@login_required
+def upload_version(document_id: int):
+    """The next version of a document: the same checks as an upload; a revision check starts."""
+    from app.review import revision
+
+    previous = owned_or_404(Document, document_id)
+    rate_limit("upload", "UPLOAD_RATE_LIMIT", "uploads")
+    if state.revisions.has_next_version(db.session, previous):
+        raise APIError(409, "not_latest_version", "This document already has a next version; upload to the latest one.")
+    main = _read("file")
+    if main is None:
+        raise APIError(400, "missing_file", "Attach the document as the multipart field 'file'.")
+    _check_quota(len(main.data))
+    try:
+        document = service.create_document(db.session, storage(), current_user, main, limits=_limits(), previous=previous)
+    except IntakeError as exc:
+        raise APIError(exc.status, exc.code, exc.message) from exc
+    check = revision.start_check(db.session, current_app.extensions["redis"], document, current_user)
+    return jsonify({**_detail(document), "revision": {"id": check.id, "state": check.status}}), 201
 
 
 @bp.get("")

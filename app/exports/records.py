@@ -28,8 +28,9 @@ def items_csv(items, titles: dict[int, str]) -> bytes:
     return out.getvalue().encode("utf-8-sig")  # the BOM makes Excel read UTF-8
 
 
-def export_json(document, sections, items, events, calls) -> bytes:
+def export_json(document, sections, items, events, calls, revision=None) -> bytes:
     data = {
+        "revision": revision,
         "document": document.to_dict(),
         "sections": [{"id": s.id, "position": s.position, "title": s.title, "level": s.level, "detection": s.detection,
                       "text": s.text} for s in sections],

@@ -10,8 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.jobs import enqueue
-from app.models import Document, Export, FeedbackItem, ModelCall, ReviewEvent, User, utcnow
-from app.review.state import export_items
+from app.models import Document, Export, ModelCall, ReviewEvent, User, utcnow
+from app.review.state import export_items, revisions
 
 from . import generated
 from .lifecycle import ExportFailure, lease, publish
@@ -34,11 +34,19 @@ class ExportError(ValueError):
         self.code, self.message = code, message
 
 
-def start_export(db: Session, redis, document: Document, user: User, formats: list[str] | None, include_all: bool) -> Export:
+def start_export(db: Session, redis, document: Document, user: User, formats: list[str] | None, include_all: bool,
+                 carry_forward: bool = False) -> Export:
+    """``carry_forward``: a later version's export also carries its revision check's open and partly
+    addressed v1 items, as comments on the v2 text (refused until the check has completed)."""
     formats = formats or list(FORMATS)
     if not isinstance(formats, list) or not formats or any(f not in FORMATS for f in formats):
         raise ExportError("invalid_formats", f"formats must be a list drawn from {', '.join(FORMATS)}.")
-    export = Export(document_id=document.id, user_id=user.id, formats=sorted(set(formats)), include_all=bool(include_all))
+    if carry_forward:
+        check = revisions.check_of(db, document.id)
+        if check is None or check.status != "completed":
+            raise ExportError("revision_not_checked", "Carrying items forward needs this version's completed revision check.")
+    export = Export(document_id=document.id, user_id=user.id, formats=sorted(set(formats)), include_all=bool(include_all),
+                    carry_forward=bool(carry_forward))
     db.add(export)
     db.flush()
     export.rq_job_id = export.job_id
@@ -47,8 +55,9 @@ def start_export(db: Session, redis, document: Document, user: User, formats: li
     return export
 
 
-def _items(db: Session, document: Document, include_all: bool) -> list[FeedbackItem]:
-    return export_items(db, document.id, include_all)
+def _items(db: Session, document: Document, include_all: bool, carry_forward: bool = False) -> list:
+    items = export_items(db, document.id, include_all)
+    return items + revisions.carried_items(db, document.id) if carry_forward else items
 
 
 def _author_for(db: Session):
@@ -91,7 +100,7 @@ def run_export(db: Session, redis, store, export_id: int, export_prefix: str) ->
 def _build(db: Session, store, document: Document, export: Export) -> tuple[dict[str, bytes], int]:
     try:
         sections = list(document.sections)
-        items = _items(db, document, export.include_all)
+        items = _items(db, document, export.include_all, export.carry_forward)
         files: dict[str, bytes] = {}
         comments = 0
         if "docx" in export.formats:
@@ -106,7 +115,7 @@ def _build(db: Session, store, document: Document, export: Export) -> tuple[dict
         if "json" in export.formats:
             decisions = db.scalars(select(ReviewEvent).where(ReviewEvent.document_id == document.id).order_by(ReviewEvent.id)).all()
             calls = db.scalars(select(ModelCall).where(ModelCall.document_id == document.id).order_by(ModelCall.id)).all()
-            files["json"] = export_json(document, sections, items, decisions, calls)
+            files["json"] = export_json(document, sections, items, decisions, calls, revisions.record(db, document.id))
         if "csv" in export.formats:
             files["csv"] = items_csv(items, {s.id: s.title for s in sections})
         return files, comments

@@ -26,7 +26,7 @@ def _shape(export: Export) -> dict:
         url = storage().url(entry["key"], name) or url_for("exports.download", export_id=export.id, fmt=entry["format"])
         files.append({"format": entry["format"], "size": entry["size"], "name": name, "url": url})
     return {"id": export.id, "document_id": export.document_id, "status": export.status, "formats": export.formats,
-            "include_all": export.include_all, "files": files, "error": export.error_message, "attempts": export.attempts,
+            "include_all": export.include_all, "carry_forward": export.carry_forward, "files": files, "error": export.error_message, "attempts": export.attempts,
             "created_at": export.created_at.isoformat() if export.created_at else None,
             "finished_at": export.finished_at.isoformat() if export.finished_at else None}
 
@@ -42,9 +42,10 @@ def start(document_id: int):
         raise APIError(400, "invalid_json", 'Send a JSON object, e.g. {"formats": ["docx", "json", "csv"]}.')
     try:
         export = service.start_export(db.session, current_app.extensions["redis"], document, current_user,
-                                      body.get("formats"), bool(body.get("include_all", False)))
+                                      body.get("formats"), bool(body.get("include_all", False)),
+                                      bool(body.get("carry_forward", False)))
     except service.ExportError as exc:
-        raise APIError(400, exc.code, exc.message) from exc
+        raise APIError(409 if exc.code == "revision_not_checked" else 400, exc.code, exc.message) from exc
     return jsonify(_shape(export)), 202
 
 

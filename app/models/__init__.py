@@ -3,6 +3,7 @@ from .activity import ChatMessage, Export, ModelCall, ReviewEvent
 from .analysis import ANALYSIS_STATUSES, Analysis, FeedbackItem
 from .base import Base, utcnow
 from .document import DOCUMENT_STATUSES, Document, Section
+from .revision import REVISION_STATUSES, RevisionCheck, RevisionItem
 from .user import ROLES, AccountEvent, ApiToken, User
 
 __all__ = [
@@ -18,7 +19,10 @@ __all__ = [
     "Export",
     "FeedbackItem",
     "ModelCall",
+    "REVISION_STATUSES",
     "ReviewEvent",
+    "RevisionCheck",
+    "RevisionItem",
     "Section",
     "User",
     "utcnow",

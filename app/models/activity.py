@@ -94,6 +94,8 @@ class Export(Timestamped, Base):
     status: Mapped[str] = mapped_column(String(20), nullable=False, default="queued")
     formats: Mapped[list] = mapped_column(JSONType, nullable=False, default=list)
     include_all: Mapped[bool] = mapped_column(default=False, nullable=False)
+    # A later version's export: its check's open and partly addressed v1 items go on the v2 text too.
+    carry_forward: Mapped[bool] = mapped_column(default=False, nullable=False, server_default="0")
     storage_prefix: Mapped[str | None] = mapped_column(String(1024))
     files: Mapped[list] = mapped_column(JSONType, nullable=False, default=list)
     error_message: Mapped[str | None] = mapped_column(Text)

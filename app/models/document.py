@@ -34,6 +34,9 @@ class Document(Timestamped, Base):
     risk_score: Mapped[float | None] = mapped_column(Float)
     # key_risks, recommendations, compliance_concerns, counts: written by the summary job
     summary: Mapped[dict | None] = mapped_column(JSONType)
+    # Versions: a revised write-up is a document of its own that names the one it revises.
+    previous_version_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id", ondelete="SET NULL"), index=True)
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1, server_default="1")
 
     @property
     def not_scored_reason(self) -> str | None:
@@ -56,6 +59,8 @@ class Document(Timestamped, Base):
             "summary": self.summary,
             "guidelines": bool(self.guidelines_storage_key),
             "guidelines_mode": self.guidelines_mode,
+            "version": self.version,
+            "previous_version_id": self.previous_version_id,
             "created_at": self.created_at.isoformat() if self.created_at else None,
             "updated_at": self.updated_at.isoformat() if self.updated_at else None,
         }

@@ -12,7 +12,7 @@ from app.models import Analysis, Document, FeedbackItem, ModelCall
 
 from app.exports.records import spreadsheet_cell
 
-from .state import current_analyses, live_items, progress_rows
+from .state import current_analyses, live_items, progress_rows, revisions
 
 # Rough list prices per million tokens (input, output) used only for the estimate shown to admins.
 PRICE_PER_MTOK = {"haiku": (1.0, 5.0), "default": (3.0, 15.0)}
@@ -49,7 +49,8 @@ def overall_stats(db: Session, user_id: int | None) -> dict:
         query = query.where(Document.user_id == user_id)
     document_ids = list(db.scalars(query))
     items = live_items(db, document_ids)
-    result = {"documents": len(document_ids), **_breakdown(items)}
+    result = {"documents": len(document_ids), **_breakdown(items),
+              "revisions": revisions.addressed_rates(db, document_ids)}
     if user_id is None:
         by_category, by_point = defaultdict(Counter), defaultdict(Counter)
         for item in items:

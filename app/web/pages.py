@@ -49,6 +49,16 @@ def review(document_id: int):
     return render_template("review.html", document=document, hawkeye=hawkeye)
 
 
+@bp.get("/documents/<int:document_id>/changes")
+@signed_in_page
+def changes(document_id: int):
+    """The Changes view of a later version: its revision check, side by side with the version before."""
+    document = owned_or_404(Document, document_id)
+    if document.previous_version_id is None:
+        return redirect(url_for("pages.review", document_id=document.id))
+    return render_template("changes.html", document=document)
+
+
 @bp.get("/admin")
 @signed_in_page
 def admin():

@@ -365,6 +365,10 @@ class FakeBedrock:
         with self._lock:
             reply = self.replies.popleft() if self.replies else None
         if reply is None:
+            from tests.fakes.sim_revision import respond as simulated_tool  # forced tools the simulator answers
+
+            reply = simulated_tool(body)
+        if reply is None:
             if self.responder:
                 reply = self.responder(model_id, body)
             else:

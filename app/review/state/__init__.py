@@ -11,6 +11,9 @@ statistics, exports, the CLI, section edits) goes through it:
 - A section edit (rename, merge with next, split, change level) keeps every item. An item goes to
   the section whose text now holds its quote, with offsets recomputed; a quote the text no longer
   holds leaves the item unverified and ``quote_missing``, in the section it was in.
+- A revision check (``revisions``) follows a v1's live accepted and custom items into the next
+  version: located once, unchanged quotes open by rule, the rest judged per aligned section group,
+  reviewers' overrides audited.
 """
 from .items import (
     current_analyses,
@@ -25,9 +28,11 @@ from .items import (
     record_analysis,
     section_items,
 )
+from . import revisions
 from .sections import SectionEditError, change_level, merge_with_next, rename_section, split_section
 
 __all__ = [
+    "revisions",
     "SectionEditError",
     "change_level",
     "current_analyses",
