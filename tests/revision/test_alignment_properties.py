@@ -96,6 +96,9 @@ def test_random_edits_every_quote_located_and_untouched_sections_aligned_to_them
             v2.insert(k + 1, [f"Split {words.sentence()[:12]}", ps[at:], None])
             del ps[at:]
             touched.add(origin)
+            # Splitting a merged section may undo the merge (the split falls where the two met): the
+            # merge is no longer a promise the alignment must keep.
+            merges = [(a, b) for a, b in merges if a != origin]
     old = [(t, text((t, ps))) for t, ps, _ in v1]
     new = [(t, text((t, ps))) for t, ps, _ in v2]
     result = align(old, new)
