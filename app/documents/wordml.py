@@ -19,6 +19,7 @@ W_VAL = W + "val"
 _RUN_CONTAINERS = {W + t for t in ("hyperlink", "ins", "smartTag", "fldSimple", "customXml", "sdt", "sdtContent", "moveTo")}
 _FALSE = {"0", "false", "off", "none"}
 _BUILTIN_HEADING = re.compile(r"^heading ([1-9])$")
+_TOC_STYLE = re.compile(r"^(?:toc [1-9]|toc heading|table of figures|table of authorities|index [1-9])$")
 
 SAFE_PARSER = etree.XMLParser(
     resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False, huge_tree=False,
@@ -89,6 +90,7 @@ class Style:
     numbered: bool | None = None
     based_on: str | None = None
     name: str = ""
+    role: str | None = None  # "title" (Title/Subtitle) or "toc" (TOC entries and heading), through basedOn
 
 
 class Styles:
@@ -125,8 +127,10 @@ class Styles:
             builtin = _BUILTIN_HEADING.match(style.name)
             if style.outline is None and builtin:
                 style.outline = int(builtin.group(1)) - 1
-            if style.outline is None and style.name == "title":
-                style.outline = 0
+            if style.name in ("title", "subtitle"):
+                style.role, style.outline = "title", None  # the document's title: not a heading
+            elif _TOC_STYLE.match(style.name):
+                style.role, style.outline = "toc", None
             if rpr is not None:
                 b = rpr.find(W + "b")
                 if b is not None:
@@ -156,7 +160,7 @@ class Styles:
             current = self._raw[current].based_on
         effective = Style(name=chain[0].name if chain else "")
         for style in reversed(chain):  # the base first, each derived style overriding it
-            for attr in ("outline", "bold", "size", "hidden", "numbered"):
+            for attr in ("outline", "bold", "size", "hidden", "numbered", "role"):
                 value = getattr(style, attr)
                 if value is not None:
                     setattr(effective, attr, value)
@@ -172,6 +176,9 @@ class Para:
     numbered: bool
     all_bold: bool
     max_size: int
+    style_id: str | None = None
+    drop_cap: bool = False  # a framed drop capital: the first letter of the next paragraph
+    toc_link: bool = False  # all its text is a link to a _Toc bookmark (a table-of-contents entry)
 
 
 # Text no reader sees is left out of what is analysed: a model would read it as if it were the author's.
@@ -232,6 +239,9 @@ def run_text(run, styles: Styles, para_style: Style, state: list) -> str:
             parts.append("\n")
         elif tag == W + "noBreakHyphen":
             parts.append("-")
+        elif tag == W + "ruby":  # phonetic guide: the base text is what the line says
+            base = child.find(W + "rubyBase")
+            parts.extend(t.text or "" for t in (base.iter(W_T) if base is not None else ()))
     text = "".join(parts)
     if text.strip():
         state[0] = state[0] and bool(bold)
@@ -294,7 +304,51 @@ def read_paragraph(p, styles: Styles) -> Para:
     out: list[str] = []
     _collect(p, styles, style, state, out)
     text = "".join(out)
-    return Para(text, style, outline, numbered or bool(style.numbered), state[0] and bool(text.strip()), state[1])
+    frame = ppr.find(W + "framePr") if ppr is not None else None
+    drop_cap = frame is not None and frame.get(W + "dropCap") in ("drop", "margin")
+    toc_link = False
+    if text.strip() and p.find(W + "hyperlink") is not None:
+        links = [h for h in p.iterchildren(W + "hyperlink") if (h.get(W + "anchor") or "").startswith("_Toc")]
+        toc_link = bool(links) and sum(len("".join(t.text or "" for t in h.iter(W_T))) for h in links) >= len(text.strip()) * 0.5
+    own = text  # the paragraph's own runs decide whether it is all bold, not its text boxes
+    boxes = text_box_text(p, styles)
+    if boxes:
+        # After the paragraph's own runs, so run offsets (used to place comments) stay as they were.
+        text = text + "\n" + boxes if text.strip() else boxes
+    return Para(text, style, outline, numbered or bool(style.numbered), state[0] and bool(own.strip()), state[1],
+                style_id, drop_cap, toc_link)
+
+
+_MC_FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"
+
+
+def text_box_text(p, styles: Styles) -> str:
+    """The text of the text boxes and shapes anchored in this paragraph, one line per paragraph. A
+    box written twice (DrawingML and its VML fallback) is read once; nested boxes belong to their
+    own paragraph."""
+    lines: list[str] = []
+    for box in p.iter(W + "txbxContent"):
+        owner, skip = box.getparent(), False
+        while owner is not None and owner is not p:
+            if owner.tag == _MC_FALLBACK or owner.tag == W_P:
+                skip = True
+                break
+            owner = owner.getparent()
+        if skip:
+            continue
+        for inner in box.iter(W_P):
+            if inner.getparent() is not None and _nearest_box(inner) is box:
+                line = read_paragraph(inner, styles).text.strip()
+                if line:
+                    lines.append(line)
+    return "\n".join(lines)
+
+
+def _nearest_box(element):
+    parent = element.getparent()
+    while parent is not None and parent.tag != W + "txbxContent":
+        parent = parent.getparent()
+    return parent
 
 
 def body_blocks(body) -> list:
@@ -312,6 +366,19 @@ def body_blocks(body) -> list:
     return blocks
 
 
+def _opened(parent, tag: str) -> list:
+    """The ``tag`` children of a table or row, with content controls (w:sdt) around rows or cells opened."""
+    found = []
+    for child in parent:
+        if child.tag == tag:
+            found.append(child)
+        elif child.tag == W_SDT:
+            content = child.find(W_SDTCONTENT)
+            if content is not None:
+                found.extend(_opened(content, tag))
+    return found
+
+
 def table_layout(tbl, styles: Styles) -> tuple[str, list[tuple[object, int]]]:
     """A table as lines (one per row, cells separated by ' | ', nested tables inline) and, for each
     cell paragraph (nested tables' included), where its stripped text starts in those lines. Exports
@@ -319,11 +386,11 @@ def table_layout(tbl, styles: Styles) -> tuple[str, list[tuple[object, int]]]:
     rows: list[str] = []
     places: list[tuple[object, int]] = []
     offset = 0
-    for tr in tbl.iterchildren(W_TR):
+    for tr in _opened(tbl, W_TR):
         cells: list[str] = []
         row_places: list[tuple[object, int]] = []
         position = 0
-        for tc in tr.iterchildren(W_TC):
+        for tc in _opened(tr, W_TC):
             parts: list[str] = []
             cell_start = position
             for child in tc:
