@@ -19,9 +19,9 @@ import zipfile
 from . import signals
 from .builder import ExtractedSection, SectionBuilder
 from .errors import IntakeError
-from .docx_package import STYLES_REL, attach_notes, main_part, notes_of, related_parts, styles_part
+from .docx_package import STYLES_REL, main_part, note_parts, read_body, related_parts, styles_part
 from .docx_toc import toc_lines
-from .wordml import W, W_BODY, W_P, Para, Styles, body_blocks, parse_xml, read_paragraph, table_text
+from .wordml import W, W_BODY, Para, Styles, parse_xml
 
 # In a document with styled headings, this many body paragraphs in a row without one count as a
 # stretch with no styled structure, where the weaker signals decide.
@@ -88,14 +88,10 @@ def _read(zf: zipfile.ZipFile, read_part):
                           "Save it as a Word Document (.docx) and upload that.")
     if body is None:
         raise IntakeError(422, "corrupt_file", "The document has no body; it may be damaged.")
-    blocks = body_blocks(body)
-    paras: list[Para | str] = [
-        read_paragraph(el, styles) if el.tag == W_P else table_text(el, styles) for el in blocks
-    ]
-    notes = notes_of(names, read_part, related, main, styles)
-    if notes:
-        attach_notes(paras, blocks, notes)
+    parts = note_parts(names, related, main)
+    blocks, paras = read_body(body, styles, {kind: parse_xml(read_part(name), name) for kind, name in parts.items()})
     return styles, blocks, paras, root
+
 
 def _unstructured(paras: list, strong: dict[int, tuple], skip: set[int]) -> set[int]:
     """Indexes of paragraphs in stretches with no styled heading: everything when the document has

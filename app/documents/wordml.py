@@ -5,7 +5,7 @@ white-on-white text left out), body blocks and tables. Shared by section extract
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from lxml import etree
 
@@ -179,6 +179,12 @@ class Para:
     style_id: str | None = None
     drop_cap: bool = False  # a framed drop capital: the first letter of the next paragraph
     toc_link: bool = False  # all its text is a link to a _Toc bookmark (a table-of-contents entry)
+    # Where each paragraph's own runs sit in ``text``: (w:p element, offset of its first character,
+    # length of its own text). The paragraph itself, then the paragraphs of its text boxes and notes.
+    places: list = field(default_factory=list)
+    # Each attached note's paragraphs (w:p) -> (the run citing the note, "footnote 1"): where a comment
+    # on the note's text goes, as comments inside notes stop LibreOffice opening the file.
+    cited: dict = field(default_factory=dict)
 
 
 # Text no reader sees is left out of what is analysed: a model would read it as if it were the author's.
@@ -311,26 +317,35 @@ def read_paragraph(p, styles: Styles) -> Para:
         links = [h for h in p.iterchildren(W + "hyperlink") if (h.get(W + "anchor") or "").startswith("_Toc")]
         toc_link = bool(links) and sum(len("".join(t.text or "" for t in h.iter(W_T))) for h in links) >= len(text.strip()) * 0.5
     own = text  # the paragraph's own runs decide whether it is all bold, not its text boxes
-    boxes = text_box_text(p, styles)
+    places = [(p, 0, len(own))] if own else []
+    boxes, box_places = text_box_layout(p, styles)
     if boxes:
         # After the paragraph's own runs, so run offsets (used to place comments) stay as they were.
-        text = text + "\n" + boxes if text.strip() else boxes
+        if text.strip():
+            text = text + "\n" + boxes
+            places += [(e, start + len(own) + 1, n) for e, start, n in box_places]
+        else:
+            text, places = boxes, box_places
     return Para(text, style, outline, numbered or bool(style.numbered), state[0] and bool(own.strip()), state[1],
-                style_id, drop_cap, toc_link)
+                style_id, drop_cap, toc_link, places)
 
 
-_MC_FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"
+MC_FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"
+W_TXBX = W + "txbxContent"
 
 
-def text_box_text(p, styles: Styles) -> str:
-    """The text of the text boxes and shapes anchored in this paragraph, one line per paragraph. A
-    box written twice (DrawingML and its VML fallback) is read once; nested boxes belong to their
-    own paragraph."""
+def text_box_layout(p, styles: Styles) -> tuple[str, list]:
+    """The text of the text boxes and shapes anchored in this paragraph, one line per paragraph,
+    and where each of their paragraphs' own runs sit in it (as ``Para.places``). A box written
+    twice (DrawingML and its VML fallback) is read once, in the DrawingML copy Word shows; nested
+    boxes belong to their own paragraph."""
     lines: list[str] = []
-    for box in p.iter(W + "txbxContent"):
+    places: list = []
+    position = 0
+    for box in p.iter(W_TXBX):
         owner, skip = box.getparent(), False
         while owner is not None and owner is not p:
-            if owner.tag == _MC_FALLBACK or owner.tag == W_P:
+            if owner.tag == MC_FALLBACK or owner.tag == W_P:
                 skip = True
                 break
             owner = owner.getparent()
@@ -338,15 +353,43 @@ def text_box_text(p, styles: Styles) -> str:
             continue
         for inner in box.iter(W_P):
             if inner.getparent() is not None and _nearest_box(inner) is box:
-                line = read_paragraph(inner, styles).text.strip()
+                para = read_paragraph(inner, styles)
+                line = para.text.strip()
                 if line:
+                    if lines:
+                        position += 1
+                    lead = len(para.text) - len(para.text.lstrip())
+                    places += [(e, position + start - lead, n) for e, start, n in para.places]
                     lines.append(line)
-    return "\n".join(lines)
+                    position += len(line)
+    return "\n".join(lines), places
 
 
 def _nearest_box(element):
     parent = element.getparent()
-    while parent is not None and parent.tag != W + "txbxContent":
+    while parent is not None and parent.tag != W_TXBX:
+        parent = parent.getparent()
+    return parent
+
+
+def in_fallback(element, stop=None) -> bool:
+    """Whether ``element`` sits in the VML fallback copy of a drawing (below ``stop``, if given)."""
+    parent = element.getparent()
+    while parent is not None and parent is not stop:
+        if parent.tag == MC_FALLBACK:
+            return True
+        parent = parent.getparent()
+    return False
+
+
+_STORIES = {W_TXBX, W + "footnote", W + "endnote", W_BODY, W + "hdr", W + "ftr", W + "comment"}
+
+
+def story_of(element):
+    """The story a paragraph belongs to (the body, one text box, one note…): a comment's range must
+    start and end in the same one."""
+    parent = element.getparent()
+    while parent is not None and parent.tag not in _STORIES:
         parent = parent.getparent()
     return parent
 
@@ -379,33 +422,36 @@ def _opened(parent, tag: str) -> list:
     return found
 
 
-def table_layout(tbl, styles: Styles) -> tuple[str, list[tuple[object, int]]]:
-    """A table as lines (one per row, cells separated by ' | ', nested tables inline) and, for each
-    cell paragraph (nested tables' included), where its stripped text starts in those lines. Exports
-    use the positions to put a comment in the right cell."""
+def table_layout(tbl, styles: Styles, row_separator: str = "\n") -> tuple[str, list]:
+    """A table as lines (one per row, cells separated by ' | ', nested tables inline, their rows
+    separated by ' / ') and, for each
+    cell paragraph (nested tables' and text boxes' included), where its own runs sit in those lines
+    (as ``Para.places``). Exports use the positions to put a comment in the right cell."""
     rows: list[str] = []
-    places: list[tuple[object, int]] = []
+    places: list = []
     offset = 0
     for tr in _opened(tbl, W_TR):
         cells: list[str] = []
-        row_places: list[tuple[object, int]] = []
+        row_places: list = []
         position = 0
         for tc in _opened(tr, W_TC):
             parts: list[str] = []
             cell_start = position
             for child in tc:
                 if child.tag == W_P:
-                    text = read_paragraph(child, styles).text.strip()
+                    para = read_paragraph(child, styles)
+                    text = para.text.strip()
                     if text:
-                        row_places.append((child, cell_start + sum(len(p) + 1 for p in parts)))
+                        at = cell_start + sum(len(p) + 1 for p in parts)
+                        lead = len(para.text) - len(para.text.lstrip())
+                        row_places += [(e, at + start - lead, n) for e, start, n in para.places]
                         parts.append(text)
                 elif child.tag == W_TBL:
-                    nested, nested_places = table_layout(child, styles)
+                    nested, nested_places = table_layout(child, styles, " / ")
                     if nested:
-                        # Written inline with rows joined by ' / ': each '\n' before a place adds 2.
                         at = cell_start + sum(len(p) + 1 for p in parts)
-                        row_places += [(p, at + n + 2 * nested.count("\n", 0, n)) for p, n in nested_places]
-                        parts.append(nested.replace("\n", " / "))
+                        row_places += [(e, at + start, n) for e, start, n in nested_places]
+                        parts.append(nested)
             cell = " ".join(parts)
             cells.append(cell)
             position += len(cell) + 3
@@ -413,9 +459,9 @@ def table_layout(tbl, styles: Styles) -> tuple[str, list[tuple[object, int]]]:
             row = " | ".join(cells)
             lead = len(row) - len(row.lstrip())
             rows.append(row.strip())
-            places += [(p, offset + start - lead) for p, start in row_places]
-            offset += len(rows[-1]) + 1
-    return "\n".join(rows), places
+            places += [(e, offset + start - lead, n) for e, start, n in row_places]
+            offset += len(rows[-1]) + len(row_separator)
+    return row_separator.join(rows), places
 
 
 def table_text(tbl, styles: Styles) -> str:
