@@ -1,7 +1,7 @@
 """Sections of a .docx, read straight from its XML with lxml (python-docx's object layer is ~10x
 slower on long documents). The main part is found through the package relationships; only the body
-is read (with the text boxes anchored in it): headers, footers and comments never become section
-text, and hidden (w:vanish) or deleted runs are left out.
+is read (with the text boxes anchored in it, and the footnotes and endnotes it cites): headers,
+footers and comments never become section text, and hidden (w:vanish) or deleted runs are left out.
 
 Structure comes from the strongest evidence the document has. Where it marks headings with heading
 styles or outline levels, those alone make the sections, and typed numbering, bullets, bold lines
