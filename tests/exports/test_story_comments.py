@@ -209,3 +209,43 @@ def test_libreoffice_opens_corpus_exports_with_comments_in_text_boxes_and_on_not
         with zipfile.ZipFile(tmp_path / "odt" / name.replace(".docx", ".odt")) as odt:
             content = odt.read("content.xml").decode()
         assert content.count("<office:annotation ") + content.count("<office:annotation>") == comments, name
+
+
+def test_a_note_cited_in_a_text_box_is_read_once_and_its_comment_marks_the_shown_reference():
+    d = docx.Document()
+    d.add_heading("Findings", 1)
+    p = d.add_paragraph("The gate was open.")
+    cited = box_run("Boxed line.").replace("Boxed line.</w:t></w:r>", "Boxed line.</w:t></w:r>"
+                                           '<w:r><w:footnoteReference w:id="1"/></w:r>')
+    p._p.append(parse_xml(cited))  # the reference is in both copies of the box, as Word writes it
+    part = Part(PackURI("/word/footnotes.xml"), "application/vnd.openxmlformats-officedocument.wordprocessingml.footnotes+xml",
+                notes_xml("footnote", "Seen by the guard."), d.part.package)
+    d.part.relate_to(part, RT.FOOTNOTES)
+    original = save(d)
+    (findings,) = sections_of(original)
+    assert findings.text == "The gate was open.\nBoxed line.\n[Footnote 1: Seen by the guard.]"
+    result = annotate_docx(original, [findings], [quoted(findings, "by the guard", 1)], lambda i: ("AI-Prism", "AIP"))
+    assert result.unplaced == [{"item_id": 1, "comment": "on_note_reference"}]
+    body = part_root(result.data, "word/document.xml")
+    (start,) = body.iter(W + "commentRangeStart")
+    assert start.getnext().find(W + "footnoteReference") is not None
+    assert all(MC + "Fallback" != a.tag for a in start.iterancestors())
+
+
+def test_a_line_break_inside_a_nested_table_keeps_quotes_after_it_on_their_text():
+    d = docx.Document()
+    d.add_heading("Findings", 1)
+    outer = d.add_table(rows=1, cols=2)
+    outer.cell(0, 0).text = "Site"
+    inner = outer.cell(0, 1).add_table(rows=2, cols=1)
+    run = inner.cell(0, 0).paragraphs[0].add_run("First line")
+    run.add_break()
+    inner.cell(0, 0).paragraphs[0].add_run("second line of the cell")
+    inner.cell(1, 0).text = "Next row text"
+    original = save(d)
+    (findings,) = sections_of(original)
+    assert "First line\nsecond line of the cell / Next row text" in findings.text
+    items = [quoted(findings, "line of the cell", 1), quoted(findings, "Next row", 2)]
+    result = annotate_docx(original, [findings], items, lambda i: ("AI-Prism", "AIP"))
+    assert result.unplaced == []
+    assert sorted(range_texts(result.data).values()) == ["Next row", "line of the cell"]
