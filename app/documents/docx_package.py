@@ -45,7 +45,8 @@ def styles_part(names, read_part, main: str) -> str | None:
     return candidate if candidate in names else None
 
 
-_NOTE_KINDS = (("footnote", "/footnotes", "footnotes.xml"), ("endnote", "/endnotes", "endnotes.xml"))
+# (kind, relationship type suffix, the conventional part name beside the main part)
+NOTE_KINDS = (("footnote", "/footnotes", "footnotes.xml"), ("endnote", "/endnotes", "endnotes.xml"))
 
 
 def related_parts(names, read_part, main: str) -> dict[str, str]:
@@ -67,7 +68,7 @@ def note_parts(names, related: dict[str, str], main: str) -> dict[str, str]:
     """kind ("footnote", "endnote") -> the name of the part that holds those notes."""
     found: dict[str, str] = {}
     folder = posixpath.dirname(main)
-    for kind, rel_type, default in _NOTE_KINDS:
+    for kind, rel_type, default in NOTE_KINDS:
         part = related.get(rel_type) or (posixpath.join(folder, default) if posixpath.join(folder, default) in names else None)
         if part is not None:
             found[kind] = part

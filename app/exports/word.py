@@ -30,7 +30,7 @@ import docx
 from docx.opc.part import XmlPart
 from lxml import etree
 
-from app.documents.docx_package import read_body
+from app.documents.docx_package import NOTE_KINDS, read_body
 from app.documents.wordml import (W, W_RPR, W_T, Styles, iter_runs, parse_xml, read_paragraph, run_state,
                                   run_text, story_of, table_layout)
 
@@ -132,18 +132,13 @@ def run_to(p, end: int, styles: Styles):
     return run
 
 
-_NOTE_KINDS = (("footnote", "/footnotes", "footnotes.xml"), ("endnote", "/endnotes", "endnotes.xml"))
-
-
 class _Layout:
     """The document as the extractor read it: for each body block, where the own runs of each
     paragraph that makes its text (the block's, its text boxes', its notes', its cells') sit."""
 
     def __init__(self, document):
         self.styles = Styles(document.styles.element)
-        self.note_parts = _note_parts(document)
-        roots = {kind: root for kind, (_, root) in self.note_parts.items()}
-        self.blocks, self.paras = read_body(document.element.body, self.styles, roots)
+        self.blocks, self.paras = read_body(document.element.body, self.styles, note_roots(document))
         self.cited = {e: ref for para in self.paras if not isinstance(para, str) for e, ref in para.cited.items()}
         self._places: dict[int, list] = {}
 
@@ -164,19 +159,19 @@ class _Layout:
         return self._places[index]
 
 
-def _note_parts(document) -> dict:
-    """kind -> (part, root element) for the main part's footnotes and endnotes, found as the
-    extractor finds them (relationship, else the conventional name beside the main part)."""
+def note_roots(document) -> dict:
+    """kind -> the root element of the main part's footnotes and endnotes, found as the extractor
+    finds them (relationship, else the conventional name beside the main part)."""
     main = document.part
     by_name = {str(part.partname): part for part in main.package.iter_parts()}
     found = {}
-    for kind, rel_suffix, default in _NOTE_KINDS:
+    for kind, rel_suffix, default in NOTE_KINDS:
         part = next((rel.target_part for rel in main.rels.values()
                      if not rel.is_external and rel.reltype.endswith(rel_suffix)), None)
         if part is None:
             part = by_name.get(posixpath.join(posixpath.dirname(str(main.partname)), default))
         if part is not None:
-            found[kind] = (part, part.element if isinstance(part, XmlPart) else parse_xml(part.blob, str(part.partname)))
+            found[kind] = part.element if isinstance(part, XmlPart) else parse_xml(part.blob, str(part.partname))
     return found
 
 
@@ -349,7 +344,7 @@ def anchored_texts(data: bytes) -> dict[str, str]:
     """Comment id → the text between its range markers, read back from a saved .docx's body,
     footnotes and endnotes (for checks)."""
     document = docx.Document(io.BytesIO(data))
-    roots = [document.element.body] + [root for _, root in _note_parts(document).values()]
+    roots = [document.element.body, *note_roots(document).values()]
     out: dict[str, str] = {}
     for root in roots:
         open_ids: dict[str, list[str]] = {}
