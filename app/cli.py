@@ -79,12 +79,19 @@ def sections_command(path: Path, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps([s.to_dict() for s in sections], ensure_ascii=False, indent=2))
         return
+    shown: list[str] = []  # parent headings already printed
     for number, section in enumerate(sections, 1):
+        for depth, parent in enumerate(section.parents):
+            if shown[depth:depth + 1] != [parent]:
+                shown[depth:] = [parent]
+                click.echo(f"     {'  ' * depth}{parent}  [parent heading, no text of its own]")
+        shown[len(section.parents):] = []
+        indent = "  " * (section.level - 1)
         words = " ".join(section.text.split()[:8])
-        click.echo(
-            f"{number:>3}. {'  ' * (section.level - 1)}{section.title}  "
-            f"[{section.signal}, level {section.level}, {len(section.text)} chars]  {words}…"
-        )
+        click.echo(f"{number:>3}. {indent}{section.title}  [{section.signal}, level {section.level}, {len(section.text)} chars]")
+        if section.reason:
+            click.echo(f"     {indent}  why: {section.reason}")
+        click.echo(f"     {indent}  {words}…")
 
 
 @click.command("analyze")

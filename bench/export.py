@@ -55,8 +55,8 @@ def main() -> None:
     timings, added = [], 0
     for run in range(args.repeat):
         started = time.perf_counter()
-        word, added = annotate_docx(data, sections, items, lambda item: ("AI-Prism", "AIP"))
-        word = strip_external(word)
+        result = annotate_docx(data, sections, items, lambda item: ("AI-Prism", "AIP"))
+        word, added = strip_external(result.data), result.comments
         csv_bytes = items_csv(items, {s.id: s.title for s in sections})
         record = json.dumps({"items": [vars(i) for i in items]}, default=str).encode()
         for name, payload in (("w.docx", word), ("r.csv", csv_bytes), ("r.json", record)):

@@ -20,6 +20,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def run_ours(path: str) -> dict:
+    import app.documents.docx_extract  # noqa: F401 -- imported before the clock, as docx2python's is
     from app.documents.extract import extract_sections
     from app.documents.intake import vet
 

@@ -140,7 +140,9 @@ def _vet_zip(vetted: VettedFile, limits: Limits) -> None:
     types = xml_characters(raw_types, "[Content_Types].xml")
     if "macroEnabled" in types or "vbaProject" in types:
         raise IntakeError(415, "macros_not_allowed", "The document is macro-enabled (.docm). Save it as a plain .docx and upload that.")
-    if WORD_MAIN not in types or "word/document.xml" not in names:
+    from .docx_package import main_part
+
+    if WORD_MAIN not in types or main_part(names, vetted.read_part) is None:
         raise IntakeError(415, "not_a_word_document", "The file is an Office package but not a Word document.")
 
 

@@ -6,6 +6,7 @@ import re
 
 MAX_HEADING_CHARS = 120
 MAX_HEADING_WORDS = 14
+LABEL_TITLE_WORDS = 8  # "RC1: Missing verification" is a title; a longer line after a label is a sentence
 
 # 1 / 1.2 / 1.2.3 (optionally with a trailing dot), A. / B) and roman numerals I. II. IV.
 _NUMBERED = re.compile(
@@ -41,6 +42,13 @@ def looks_like_sentence(text: str) -> bool:
     return text.endswith((".", "!", "?", ";", ",")) and not text.endswith("..")
 
 
+def reads_as_sentence(text: str, many_words: int = MAX_HEADING_WORDS) -> bool:
+    """A line that reads as a sentence is body text whatever its first word: many words, or a
+    full stop after several words."""
+    words = len(text.split())
+    return words > many_words or (text.endswith(".") and not text.endswith("..") and words >= 8)
+
+
 def numbered_heading(text: str) -> tuple[int, str] | None:
     """(level, text) for '1.2 Timeline', 'A. Background', 'II. Findings'; None otherwise."""
     text = normalise(text)
@@ -72,6 +80,8 @@ def label_heading(text: str) -> str | None:
     if not match:
         return None
     rest = match.group("rest").strip()
+    if rest and len(rest.split()) > LABEL_TITLE_WORDS:
+        return match.group("label")  # "PA1b: We will allow … for TMR" is a sentence: the label titles it
     if rest and is_short(rest) and not looks_like_sentence(rest):
         return f"{match.group('label')}: {rest}"
     return match.group("label")

@@ -14,6 +14,13 @@ _FENCE = re.compile(r"^\s*(```|~~~)")
 _LIST_ITEM = re.compile(r"^\s*([-*+]|\d+[.)])\s+")
 
 
+_REASONS = {
+    "email_thread": "a pasted e-mail header (From:, Sent:, Subject:)",
+    "markdown_heading": "a Markdown # heading", "underlined": "a line underlined with = or -",
+    "numbering": "a short line with typed numbering", "all_caps": "a short line in capitals standing alone",
+    "known_title": "a known investigation section title", "label": "an investigation label (RC1:, PA1a:)",
+}
+
 def decode_text(data: bytes) -> str:
     """UTF-8 (with or without BOM), UTF-16 with a BOM, else Windows-1252, as Word users' files are."""
     if data.startswith(b"\xef\xbb\xbf"):
@@ -75,7 +82,7 @@ def extract_text(data: bytes, markdown: bool) -> list[ExtractedSection]:
             if subject:
                 flush()
                 in_email = True
-                builder.heading(subject, 1, "email_thread", None)
+                builder.heading(subject, 1, "email_thread", None, _REASONS["email_thread"])
                 add_line(i, line)
                 i += 1
                 continue
@@ -99,7 +106,7 @@ def extract_text(data: bytes, markdown: bool) -> list[ExtractedSection]:
                 label = signals.label_heading(stripped)
                 if label:
                     flush()
-                    builder.heading(label, min(last_level + 1, 9), "label", i)
+                    builder.heading(label, min(last_level + 1, 9), "label", i, _REASONS["label"], raw=stripped)
                     if len(signals.normalise(stripped)) > len(label):
                         add_line(i, line)
                     i += 1
@@ -110,7 +117,7 @@ def extract_text(data: bytes, markdown: bool) -> list[ExtractedSection]:
             if signal in ("markdown_heading", "underlined"):
                 in_email = False
             last_level = level
-            builder.heading(title, level, signal, i)
+            builder.heading(title, level, signal, i, _REASONS[signal], raw=stripped)
         else:
             add_line(i, line)
         i += 1

@@ -5,7 +5,7 @@ white-on-white text left out), body blocks and tables. Shared by section extract
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from lxml import etree
 
@@ -19,6 +19,7 @@ W_VAL = W + "val"
 _RUN_CONTAINERS = {W + t for t in ("hyperlink", "ins", "smartTag", "fldSimple", "customXml", "sdt", "sdtContent", "moveTo")}
 _FALSE = {"0", "false", "off", "none"}
 _BUILTIN_HEADING = re.compile(r"^heading ([1-9])$")
+_TOC_STYLE = re.compile(r"^(?:toc [1-9]|toc heading|table of figures|table of authorities|index [1-9])$")
 
 SAFE_PARSER = etree.XMLParser(
     resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False, huge_tree=False,
@@ -89,6 +90,7 @@ class Style:
     numbered: bool | None = None
     based_on: str | None = None
     name: str = ""
+    role: str | None = None  # "title" (Title/Subtitle) or "toc" (TOC entries and heading), through basedOn
 
 
 class Styles:
@@ -125,8 +127,10 @@ class Styles:
             builtin = _BUILTIN_HEADING.match(style.name)
             if style.outline is None and builtin:
                 style.outline = int(builtin.group(1)) - 1
-            if style.outline is None and style.name == "title":
-                style.outline = 0
+            if style.name in ("title", "subtitle"):
+                style.role, style.outline = "title", None  # the document's title: not a heading
+            elif _TOC_STYLE.match(style.name):
+                style.role, style.outline = "toc", None
             if rpr is not None:
                 b = rpr.find(W + "b")
                 if b is not None:
@@ -156,7 +160,7 @@ class Styles:
             current = self._raw[current].based_on
         effective = Style(name=chain[0].name if chain else "")
         for style in reversed(chain):  # the base first, each derived style overriding it
-            for attr in ("outline", "bold", "size", "hidden", "numbered"):
+            for attr in ("outline", "bold", "size", "hidden", "numbered", "role"):
                 value = getattr(style, attr)
                 if value is not None:
                     setattr(effective, attr, value)
@@ -172,6 +176,15 @@ class Para:
     numbered: bool
     all_bold: bool
     max_size: int
+    style_id: str | None = None
+    drop_cap: bool = False  # a framed drop capital: the first letter of the next paragraph
+    toc_link: bool = False  # all its text is a link to a _Toc bookmark (a table-of-contents entry)
+    # Where each paragraph's own runs sit in ``text``: (w:p element, offset of its first character,
+    # length of its own text). The paragraph itself, then the paragraphs of its text boxes and notes.
+    places: list = field(default_factory=list)
+    # Each attached note's paragraphs (w:p) -> (the run citing the note, "footnote 1"): where a comment
+    # on the note's text goes, as comments inside notes stop LibreOffice opening the file.
+    cited: dict = field(default_factory=dict)
 
 
 # Text no reader sees is left out of what is analysed: a model would read it as if it were the author's.
@@ -232,6 +245,9 @@ def run_text(run, styles: Styles, para_style: Style, state: list) -> str:
             parts.append("\n")
         elif tag == W + "noBreakHyphen":
             parts.append("-")
+        elif tag == W + "ruby":  # phonetic guide: the base text is what the line says
+            base = child.find(W + "rubyBase")
+            parts.extend(t.text or "" for t in (base.iter(W_T) if base is not None else ()))
     text = "".join(parts)
     if text.strip():
         state[0] = state[0] and bool(bold)
@@ -294,7 +310,88 @@ def read_paragraph(p, styles: Styles) -> Para:
     out: list[str] = []
     _collect(p, styles, style, state, out)
     text = "".join(out)
-    return Para(text, style, outline, numbered or bool(style.numbered), state[0] and bool(text.strip()), state[1])
+    frame = ppr.find(W + "framePr") if ppr is not None else None
+    drop_cap = frame is not None and frame.get(W + "dropCap") in ("drop", "margin")
+    toc_link = False
+    if text.strip() and p.find(W + "hyperlink") is not None:
+        links = [h for h in p.iterchildren(W + "hyperlink") if (h.get(W + "anchor") or "").startswith("_Toc")]
+        toc_link = bool(links) and sum(len("".join(t.text or "" for t in h.iter(W_T))) for h in links) >= len(text.strip()) * 0.5
+    own = text  # the paragraph's own runs decide whether it is all bold, not its text boxes
+    places = [(p, 0, len(own))] if own else []
+    boxes, box_places = text_box_layout(p, styles)
+    if boxes:
+        # After the paragraph's own runs, so run offsets (used to place comments) stay as they were.
+        if text.strip():
+            text = text + "\n" + boxes
+            places += [(e, start + len(own) + 1, n) for e, start, n in box_places]
+        else:
+            text, places = boxes, box_places
+    return Para(text, style, outline, numbered or bool(style.numbered), state[0] and bool(own.strip()), state[1],
+                style_id, drop_cap, toc_link, places)
+
+
+MC_FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"
+W_TXBX = W + "txbxContent"
+
+
+def text_box_layout(p, styles: Styles) -> tuple[str, list]:
+    """The text of the text boxes and shapes anchored in this paragraph, one line per paragraph,
+    and where each of their paragraphs' own runs sit in it (as ``Para.places``). A box written
+    twice (DrawingML and its VML fallback) is read once, in the DrawingML copy Word shows; nested
+    boxes belong to their own paragraph."""
+    lines: list[str] = []
+    places: list = []
+    position = 0
+    for box in p.iter(W_TXBX):
+        owner, skip = box.getparent(), False
+        while owner is not None and owner is not p:
+            if owner.tag == MC_FALLBACK or owner.tag == W_P:
+                skip = True
+                break
+            owner = owner.getparent()
+        if skip:
+            continue
+        for inner in box.iter(W_P):
+            if inner.getparent() is not None and _nearest_box(inner) is box:
+                para = read_paragraph(inner, styles)
+                line = para.text.strip()
+                if line:
+                    if lines:
+                        position += 1
+                    lead = len(para.text) - len(para.text.lstrip())
+                    places += [(e, position + start - lead, n) for e, start, n in para.places]
+                    lines.append(line)
+                    position += len(line)
+    return "\n".join(lines), places
+
+
+def _nearest_box(element):
+    parent = element.getparent()
+    while parent is not None and parent.tag != W_TXBX:
+        parent = parent.getparent()
+    return parent
+
+
+def in_fallback(element, stop=None) -> bool:
+    """Whether ``element`` sits in the VML fallback copy of a drawing (below ``stop``, if given)."""
+    parent = element.getparent()
+    while parent is not None and parent is not stop:
+        if parent.tag == MC_FALLBACK:
+            return True
+        parent = parent.getparent()
+    return False
+
+
+_STORIES = {W_TXBX, W + "footnote", W + "endnote", W_BODY, W + "hdr", W + "ftr", W + "comment"}
+
+
+def story_of(element):
+    """The story a paragraph belongs to (the body, one text box, one note…): a comment's range must
+    start and end in the same one."""
+    parent = element.getparent()
+    while parent is not None and parent.tag not in _STORIES:
+        parent = parent.getparent()
+    return parent
 
 
 def body_blocks(body) -> list:
@@ -312,33 +409,49 @@ def body_blocks(body) -> list:
     return blocks
 
 
-def table_layout(tbl, styles: Styles) -> tuple[str, list[tuple[object, int]]]:
-    """A table as lines (one per row, cells separated by ' | ', nested tables inline) and, for each
-    cell paragraph (nested tables' included), where its stripped text starts in those lines. Exports
-    use the positions to put a comment in the right cell."""
+def _opened(parent, tag: str) -> list:
+    """The ``tag`` children of a table or row, with content controls (w:sdt) around rows or cells opened."""
+    found = []
+    for child in parent:
+        if child.tag == tag:
+            found.append(child)
+        elif child.tag == W_SDT:
+            content = child.find(W_SDTCONTENT)
+            if content is not None:
+                found.extend(_opened(content, tag))
+    return found
+
+
+def table_layout(tbl, styles: Styles, row_separator: str = "\n") -> tuple[str, list]:
+    """A table as lines (one per row, cells separated by ' | ', nested tables inline, their rows
+    separated by ' / ') and, for each
+    cell paragraph (nested tables' and text boxes' included), where its own runs sit in those lines
+    (as ``Para.places``). Exports use the positions to put a comment in the right cell."""
     rows: list[str] = []
-    places: list[tuple[object, int]] = []
+    places: list = []
     offset = 0
-    for tr in tbl.iterchildren(W_TR):
+    for tr in _opened(tbl, W_TR):
         cells: list[str] = []
-        row_places: list[tuple[object, int]] = []
+        row_places: list = []
         position = 0
-        for tc in tr.iterchildren(W_TC):
+        for tc in _opened(tr, W_TC):
             parts: list[str] = []
             cell_start = position
             for child in tc:
                 if child.tag == W_P:
-                    text = read_paragraph(child, styles).text.strip()
+                    para = read_paragraph(child, styles)
+                    text = para.text.strip()
                     if text:
-                        row_places.append((child, cell_start + sum(len(p) + 1 for p in parts)))
+                        at = cell_start + sum(len(p) + 1 for p in parts)
+                        lead = len(para.text) - len(para.text.lstrip())
+                        row_places += [(e, at + start - lead, n) for e, start, n in para.places]
                         parts.append(text)
                 elif child.tag == W_TBL:
-                    nested, nested_places = table_layout(child, styles)
+                    nested, nested_places = table_layout(child, styles, " / ")
                     if nested:
-                        # Written inline with rows joined by ' / ': each '\n' before a place adds 2.
                         at = cell_start + sum(len(p) + 1 for p in parts)
-                        row_places += [(p, at + n + 2 * nested.count("\n", 0, n)) for p, n in nested_places]
-                        parts.append(nested.replace("\n", " / "))
+                        row_places += [(e, at + start, n) for e, start, n in nested_places]
+                        parts.append(nested)
             cell = " ".join(parts)
             cells.append(cell)
             position += len(cell) + 3
@@ -346,9 +459,9 @@ def table_layout(tbl, styles: Styles) -> tuple[str, list[tuple[object, int]]]:
             row = " | ".join(cells)
             lead = len(row) - len(row.lstrip())
             rows.append(row.strip())
-            places += [(p, offset + start - lead) for p, start in row_places]
-            offset += len(rows[-1]) + 1
-    return "\n".join(rows), places
+            places += [(e, offset + start - lead, n) for e, start, n in row_places]
+            offset += len(rows[-1]) + len(row_separator)
+    return row_separator.join(rows), places
 
 
 def table_text(tbl, styles: Styles) -> str:

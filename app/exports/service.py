@@ -17,7 +17,7 @@ from . import generated
 from .lifecycle import ExportFailure, lease, publish
 from .links import strip_external
 from .records import export_json, items_csv
-from .word import annotate_docx
+from .word import WordExport, annotate_docx
 
 log = logging.getLogger(__name__)
 FORMATS = ("docx", "json", "csv")
@@ -92,41 +92,42 @@ def run_export(db: Session, redis, store, export_id: int, export_prefix: str) ->
         export.attempts += 1
         db.commit()
         publish(redis, export)
-        files, comments = _build(db, store, document, export)
-        stored, prefix = _store(db, store, document, export, files, export_prefix)
-        return _complete(db, redis, export, stored, prefix, comments)
+        files, word = _build(db, store, document, export)
+        stored, prefix = _store(db, store, document, export, files, export_prefix, word)
+        return _complete(db, redis, export, stored, prefix, word.comments if word else 0)
 
 
-def _build(db: Session, store, document: Document, export: Export) -> tuple[dict[str, bytes], int]:
+def _build(db: Session, store, document: Document, export: Export) -> tuple[dict[str, bytes], WordExport | None]:
     try:
         sections = list(document.sections)
         items = _items(db, document, export.include_all, export.carry_forward)
         files: dict[str, bytes] = {}
-        comments = 0
+        word = None
         if "docx" in export.formats:
             if document.file_format == "docx":
                 original = store.get(document.storage_key)
-                word, comments = annotate_docx(original, sections, items, _author_for(db))
+                word = annotate_docx(original, sections, items, _author_for(db))
             else:
                 prepared, moves = generated.prepare(sections)
-                word, comments = annotate_docx(generated.build(prepared), prepared, generated.placed(items, moves),
-                                               _author_for(db))
-            files["docx"] = strip_external(word)
+                word = annotate_docx(generated.build(prepared), prepared, generated.placed(items, moves), _author_for(db))
+            files["docx"] = strip_external(word.data)
         if "json" in export.formats:
             decisions = db.scalars(select(ReviewEvent).where(ReviewEvent.document_id == document.id).order_by(ReviewEvent.id)).all()
             calls = db.scalars(select(ModelCall).where(ModelCall.document_id == document.id).order_by(ModelCall.id)).all()
             files["json"] = export_json(document, sections, items, decisions, calls, revisions.record(db, document.id))
         if "csv" in export.formats:
             files["csv"] = items_csv(items, {s.id: s.title for s in sections})
-        return files, comments
+        return files, word
     except Exception as exc:
         log.exception("export %s could not be built", export.id)
         raise ExportFailure(f"The export could not be built ({type(exc).__name__}).") from exc
 
 
-def _store(db: Session, store, document: Document, export: Export, files: dict[str, bytes], export_prefix: str):
+def _store(db: Session, store, document: Document, export: Export, files: dict[str, bytes], export_prefix: str,
+           word: WordExport | None):
     """Store every file under keys fixed by the export (its creation time and id), so a second run
-    of the same export overwrites rather than adds. On a failure the keys written are removed,
+    of the same export overwrites rather than adds. The Word file's entry says how many comments it
+    has and which items' comments are not on their quote (``WordExport.unplaced``). On a failure the keys written are removed,
     unless another run completed the export meanwhile (its files have the same keys)."""
     prefix = f"{export_prefix}{export.created_at:%Y%m%d_%H%M%S}_{_safe(document.title)}/"
     stored = []
@@ -136,7 +137,10 @@ def _store(db: Session, store, document: Document, export: Export, files: dict[s
             stem = f"{prefix}{_safe(document.title)}_export{export.id}"
             key = f"{stem}_reviewed.docx" if fmt == "docx" else f"{stem}.{fmt}"
             store.put(key, data, CONTENT_TYPES[fmt], {"document-id": document.id, "export-id": export.id})
-            stored.append({"format": fmt, "key": key, "size": len(data)})
+            entry = {"format": fmt, "key": key, "size": len(data)}
+            if fmt == "docx" and word is not None:
+                entry.update(comments=word.comments, unplaced=word.unplaced)
+            stored.append(entry)
     except Exception as exc:
         log.warning("export %s could not be stored: %s", export.id, type(exc).__name__)
         db.rollback()

@@ -24,7 +24,10 @@ def _shape(export: Export) -> dict:
     for entry in export.files or []:
         name = os.path.basename(entry["key"])
         url = storage().url(entry["key"], name) or url_for("exports.download", export_id=export.id, fmt=entry["format"])
-        files.append({"format": entry["format"], "size": entry["size"], "name": name, "url": url})
+        shaped = {"format": entry["format"], "size": entry["size"], "name": name, "url": url}
+        if "unplaced" in entry:  # the Word file: comments added, and the items not marked on their quote
+            shaped.update(comments=entry["comments"], unplaced={"count": len(entry["unplaced"]), "items": entry["unplaced"]})
+        files.append(shaped)
     return {"id": export.id, "document_id": export.document_id, "status": export.status, "formats": export.formats,
             "include_all": export.include_all, "carry_forward": export.carry_forward, "files": files, "error": export.error_message, "attempts": export.attempts,
             "created_at": export.created_at.isoformat() if export.created_at else None,

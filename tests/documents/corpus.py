@@ -97,8 +97,10 @@ def numbered_headings():
     d.add_paragraph("II. Findings")
     d.add_paragraph("3 dogs were seen", style="List Number")  # a list item, not a heading
     d.add_paragraph("1. The seller contacted us on 3 May and asked for the funds to be released.")
+    # "A. Background" has no body and the next heading is not deeper: it is kept as the last line of
+    # "1.2 Timeline" rather than as an empty section (it used to be a section with no text).
     return save(d), [("1 Introduction", 1, "numbering"), ("1.2 Timeline", 2, "numbering"),
-                     ("A. Background", 1, "numbering"), ("II. Findings", 1, "numbering")]
+                     ("II. Findings", 1, "numbering")]
 
 
 def emphasis_lines():
@@ -130,13 +132,109 @@ def known_titles():
 
 
 def labels():
+    # No styled headings: labels decide. "Root Causes" has no body of its own, so it is RC1's parent;
+    # a label opening a sentence titles it and the sentence stays its text.
+    d = docx.Document()
+    d.add_paragraph("Root Causes")
+    d.add_paragraph("RC1: Missing verification")
+    d.add_paragraph("The seller's documents were never checked.")
+    d.add_paragraph("PA1a: The agent did not escalate the case because the queue was full.")
+    d.add_paragraph("PA1b: We will allow sellers to appeal the decision for TMR")
+    return save(d), [("RC1: Missing verification", 2, "label"), ("PA1a", 2, "label"), ("PA1b", 2, "label")]
+
+
+def labels_under_styled_headings():
+    # Styled headings are the structure: labels under them are body text (an old expectation made
+    # RC1 and PA1a sections of their own under "Root Causes").
     d = docx.Document()
     d.add_heading("Root Causes", 1)
     d.add_paragraph("RC1: Missing verification")
     d.add_paragraph("The seller's documents were never checked.")
     d.add_paragraph("PA1a: The agent did not escalate the case because the queue was full.")
-    return save(d), [("Root Causes", 1, "heading_style"), ("RC1: Missing verification", 2, "label"),
-                     ("PA1a", 2, "label")]
+    return save(d), [("Root Causes", 1, "heading_style")]
+
+
+def typed_numbering_under_styled_headings():
+    d = docx.Document()
+    d.add_paragraph("Investigation Report: Case 4471", style="Title")
+    d.add_paragraph("Seller risk review", style="Subtitle")
+    d.add_heading("Summary", 1)
+    d.add_paragraph("The seller moved funds out quickly.")
+    d.add_heading("Findings", 1)
+    d.add_paragraph("1. Market volatility risk - High impact")
+    d.add_paragraph("2. Liquidity risk - Medium impact")
+    d.add_paragraph("\u2022 2024-01-15: account locked")
+    d.add_paragraph().add_run("Key point").bold = True
+    d.add_paragraph("EXECUTIVE SUMMARY")
+    d.add_heading("Actions", 1)
+    d.add_paragraph("1. Update validation rules")
+    d.add_heading("Timeline", 2)
+    d.add_paragraph("A. Background")
+    return save(d), [("Summary", 1, "heading_style"), ("Findings", 1, "heading_style"),
+                     ("Actions", 1, "heading_style"), ("Timeline", 2, "heading_style")]
+
+
+def table_of_contents():
+    d = docx.Document()
+    d.add_paragraph("Contents")
+    for line in ("Introduction\t1", "Findings ........ 3", "Actions\t5", "A. PURPOSE\t1-1"):
+        d.add_paragraph(line)
+    d.add_heading("Introduction", 1)
+    d.add_paragraph("Intro body.")
+    d.add_heading("Findings", 1)
+    d.add_paragraph("Findings body.")
+    d.add_heading("Actions", 1)
+    d.add_paragraph("Actions body.")
+    return save(d), [("Preamble", 1, "preamble"), ("Introduction", 1, "heading_style"),
+                     ("Findings", 1, "heading_style"), ("Actions", 1, "heading_style")]
+
+
+def title_only():
+    d = docx.Document()
+    d.add_paragraph("Sample Word Document", style="Title")
+    return save(d), [("Sample Word Document", 1, "headings_only")]
+
+
+def headings_only():
+    d = docx.Document()
+    d.add_heading("A Numbered Header.", 1)
+    d.add_heading("Another header", 1)
+    return save(d), [("A Numbered Header.", 1, "headings_only")]
+
+
+def parents_and_empty_headings():
+    d = docx.Document()
+    d.add_heading("Chapter", 1)
+    d.add_heading("Part one", 2)
+    d.add_paragraph("Part one body.")
+    d.add_heading("Figure only", 2)
+    d.add_heading("Chapter two", 1)
+    d.add_paragraph("Chapter two body.")
+    return save(d), [("Part one", 2, "heading_style"), ("Chapter two", 1, "heading_style")]
+
+
+TEXT_BOX_XML = (
+    '<w:r xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+    ' xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006"'
+    ' xmlns:wps="http://schemas.microsoft.com/office/word/2010/wordprocessingShape"'
+    ' xmlns:v="urn:schemas-microsoft-com:vml">'
+    '<mc:AlternateContent><mc:Choice Requires="wps"><w:drawing><wps:wsp><wps:txbx><w:txbxContent>'
+    '<w:p><w:r><w:t>Boxed finding text.</w:t></w:r></w:p>'
+    '</w:txbxContent></wps:txbx></wps:wsp></w:drawing></mc:Choice>'
+    '<mc:Fallback><w:pict><v:shape><v:textbox><w:txbxContent>'
+    '<w:p><w:r><w:t>Boxed finding text.</w:t></w:r></w:p>'
+    '</w:txbxContent></v:textbox></v:shape></w:pict></mc:Fallback></mc:AlternateContent></w:r>'
+)
+
+
+def text_boxes():
+    from docx.oxml import parse_xml
+
+    d = docx.Document()
+    d.add_heading("Findings", 1)
+    p = d.add_paragraph()
+    p._p.append(parse_xml(TEXT_BOX_XML))
+    return save(d), [("Findings", 1, "heading_style")]
 
 
 def tables_in_reading_order():
@@ -219,7 +317,8 @@ DOCX_CASES = {
     fn.__name__: fn for fn in (
         heading_styles, custom_and_localized_styles, outline_levels, numbered_headings, emphasis_lines,
         known_titles, labels, tables_in_reading_order, invisible_text, email_thread, preamble_and_duplicates,
-        content_controls_and_tracked_changes,
+        content_controls_and_tracked_changes, labels_under_styled_headings, typed_numbering_under_styled_headings,
+        table_of_contents, title_only, headings_only, parents_and_empty_headings, text_boxes,
     )
 }
 
@@ -321,3 +420,84 @@ The seller shipped nothing.
 Close the account.
 """
 TEXT_EXPECTED = [("CASE REVIEW", 1, "all_caps"), ("Findings", 2, "underlined"), ("2 Recommendations", 1, "numbering")]
+
+
+def _encrypted(data: bytes, user: str, owner: str) -> bytes:
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(data)))
+    writer.encrypt(user_password=user, owner_password=owner, algorithm="AES-128")
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def pdf_owner_password_only() -> tuple[bytes, list]:
+    """Encrypted with an empty user password: any reader opens it without asking."""
+    data, expected = pdf_by_fonts()
+    return _encrypted(data, "", "owner-secret"), expected
+
+
+def pdf_user_password() -> bytes:
+    return _encrypted(pdf_by_fonts()[0], "open-sesame", "owner-secret")
+
+
+def pdf_with_running_headers() -> tuple[bytes, list]:
+    """Three pages, each with the same header line and a "Page N of 3" footer."""
+    from fpdf import FPDF
+
+    class Report(FPDF):
+        def header(self):
+            self.set_font("Helvetica", "", 9)
+            self.cell(0, 8, "ACME Risk - Confidential", new_x="LMARGIN", new_y="NEXT")
+
+        def footer(self):
+            self.set_y(-15)
+            self.set_font("Helvetica", "", 9)
+            self.cell(0, 8, f"Page {self.page_no()} of 3")
+
+    pdf = Report()
+    for number, title in enumerate(("Background", "Findings", "Actions"), 1):
+        pdf.add_page()
+        pdf.set_font("Helvetica", "B", 16)
+        pdf.cell(0, 10, title, new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("Helvetica", "", 11)
+        for _ in range(3):
+            pdf.multi_cell(0, 6, f"Body text of part {number} that runs on as ordinary prose in the report.",
+                           new_x="LMARGIN", new_y="NEXT")
+    return bytes(pdf.output()), [("Background", 1, "font_size"), ("Findings", 1, "font_size"),
+                                 ("Actions", 1, "font_size")]
+
+
+def _field_run(kind: str, instr: str | None = None):
+    run = OxmlElement("w:r")
+    if instr is None:
+        char = OxmlElement("w:fldChar")
+        char.set(qn("w:fldCharType"), kind)
+        run.append(char)
+    else:
+        text = OxmlElement("w:instrText")
+        text.text = instr
+        run.append(text)
+    return run
+
+
+def table_of_contents_field():
+    """A TOC field whose entries carry no page numbers (Word's "no page numbers" option) and a
+    'Contents' line styled as a heading inside the field: all of it is left out."""
+    d = docx.Document()
+    first = d.add_paragraph()
+    for run in (_field_run("begin"), _field_run("", ' TOC \\o "1-3" \\n '), _field_run("separate")):
+        first._p.append(run)
+    first.add_run("Introduction")
+    d.add_paragraph("Findings")
+    last = d.add_paragraph("Actions")
+    last._p.append(_field_run("end"))
+    d.add_heading("Introduction", 1)
+    d.add_paragraph("Intro body.")
+    d.add_heading("Findings", 1)
+    d.add_paragraph("Findings body.")
+    return save(d), [("Introduction", 1, "heading_style"), ("Findings", 1, "heading_style")]
+
+
+DOCX_CASES["table_of_contents_field"] = table_of_contents_field

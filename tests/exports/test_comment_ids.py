@@ -22,7 +22,8 @@ from app.documents.extract import extract_sections
 from app.documents.intake import vet
 from app.exports.word import annotate_docx
 from tests.documents.corpus import save
-from tests.exports.wordcheck import check_new_comments, corpus_dir, item, markers
+from tests.exports.wordcheck import (check_new_comments, corpus_dir, document_text, item, markers,
+                                     note_reference_ranges, part_with_root, W)
 
 FOOTNOTES = (
     '<w:footnotes xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
@@ -79,25 +80,60 @@ def sections_of(data: bytes, name: str = "file.docx") -> list[SimpleNamespace]:
             for index, s in enumerate(extracted)]
 
 
-def quotes_for(sections, per_section: int = 2, limit: int = 12) -> list:
-    """Items quoting a stretch inside each text block (and one with no quote, on the heading)."""
+def quotes_for(sections, per_section: int = 3, limit: int = 16) -> list:
+    """Items quoting a stretch inside each text block: in its first line and in its last (where a
+    paragraph's text boxes and notes come), each inside one line; and one with no quote, on the
+    heading."""
     items = []
     for section in sections:
-        spans = [(o, n) for _, o, n in section.anchors if o >= 0 and section.text[o:o + n].strip()]
-        for offset, length in spans[:per_section]:
-            start = offset + length // 4
-            quote = section.text[start:start + max(1, min(40, length // 2))]
-            if quote.strip():
-                items.append(item(len(items) + 1, section.id, quote, start))
+        picked = 0
+        for offset, length in [(o, n) for _, o, n in section.anchors if o >= 0]:
+            block = section.text[offset:offset + length]
+            lines, at = [], offset
+            for line in block.split("\n"):
+                if line.strip():
+                    lines.append((at, line))
+                at += len(line) + 1
+            for at, line in {id(x): x for x in (lines[:1] + lines[-1:])}.values():
+                for start in (at + len(line) // 4, at + len(line) // 2):  # the second past a note's "[Footnote N: "
+                    end = start + max(1, min(40, len(line) // 2))
+                    if document_text(section.text, start, end).strip():
+                        items.append(item(len(items) + 1, section.id, section.text[start:end], start))
+                        break
+            picked += bool(lines)
+            if picked >= per_section:
+                break
         if len(items) >= limit:
             break
     items.append(item(len(items) + 1, sections[0].id, None, None))
     return items
 
 
+def expected_quotes(sections, items) -> dict[str, str | None]:
+    """Comment text (the item's description) -> the document's characters of its quote."""
+    by_id = {s.id: s for s in sections}
+    return {i.description: None if i.quote is None else document_text(by_id[i.section_id].text, i.quote_start, i.quote_end)
+            for i in items}
+
+
 def export(data: bytes, sections, items) -> bytes:
-    out, _ = annotate_docx(data, sections, items, lambda i: ("AI-Prism", "AIP"))
-    return out
+    """The exported file. Every quote gets its comment on exactly its text, but one in a footnote
+    or endnote, whose comment marks the note's reference (checked here; its quote is then not
+    looked for in the range)."""
+    result = annotate_docx(data, sections, items, lambda i: ("AI-Prism", "AIP"))
+    on_references = {u["item_id"] for u in result.unplaced if u["comment"] == "on_note_reference"}
+    assert [u for u in result.unplaced if u["item_id"] not in on_references] == [], result.unplaced
+    reopened = docx.Document(io.BytesIO(result.data))  # python-docx opens it
+    assert len(list(reopened.comments)) >= result.comments == len(items)
+    if on_references:
+        ranges = note_reference_ranges(result.data)
+        for comment in reopened.comments:
+            if any(f"Finding [{i}]." in comment.text for i in on_references):
+                assert str(comment.comment_id) in ranges and "this comment marks the note's reference" in comment.text
+        for i in items:
+            if i.id in on_references:
+                i.quote = None  # not looked for in its range by check_new_comments
+    return result.data
 
 
 def test_new_comments_never_take_a_dangling_markers_id():
@@ -126,7 +162,7 @@ def test_every_corpus_docx_gets_comments_on_fresh_ids():
     if not files:
         assert not os.environ.get("CI"), "CI lays ../shared/corpus beside the clone"
         pytest.skip("no ../shared/corpus here (set SHARED_CORPUS)")
-    checked, refused, with_markers = 0, 0, 0
+    checked, refused, with_markers, in_boxes, on_notes = 0, 0, 0, 0, 0
     for path in files:
         data = path.read_bytes()
         try:
@@ -142,11 +178,16 @@ def test_every_corpus_docx_gets_comments_on_fresh_ids():
         items = quotes_for(sections)
         exported = export(data, sections, items)
         try:
-            check_new_comments(data, exported, {i.description: i.quote for i in items})
+            check_new_comments(data, exported, expected_quotes(sections, items))
         except AssertionError as exc:
             raise AssertionError(f"{path.relative_to(path.parents[1])}: {exc}") from exc
         checked += 1
         with_markers += bool(markers(data))
+        body = part_with_root(exported, "document")
+        in_boxes += sum(1 for box in body.iter(W + "txbxContent") for _ in box.iter(W + "commentRangeStart"))
+        on_notes += len(note_reference_ranges(exported))
     assert checked > 100, (checked, refused)
     assert with_markers >= 5  # the corpus has files with comments of their own
-    print(f"{checked} corpus .docx checked ({with_markers} with comment markers), {refused} refused")
+    assert in_boxes >= 5 and on_notes >= 5, (in_boxes, on_notes)  # text boxes and notes were quoted
+    print(f"{checked} corpus .docx checked ({with_markers} with comment markers), {refused} refused; "
+          f"{in_boxes} comments in text boxes, {on_notes} on note references")

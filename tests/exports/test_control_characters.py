@@ -40,7 +40,7 @@ def test_every_code_point_forbidden_by_xml_is_removed_and_the_rest_survive_an_ex
         removed += len(chunk) - len(expected)
         finding = item(1, sections[0].id, "no owner", sections[0].text.index("no owner"), description=chunk,
                        suggestion=None)
-        exported, added = annotate_docx(original, sections, [finding], lambda i: (chunk[:100], chunk[:2]))
+        exported = annotate_docx(original, sections, [finding], lambda i: (chunk[:100], chunk[:2])).data
         reopened = docx.Document(io.BytesIO(exported))  # opens: no character XML cannot hold
         (comment,) = reopened.comments
         # python-docx writes a CR or LF as a break and a new comment paragraph, read back as LF.

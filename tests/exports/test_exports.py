@@ -71,7 +71,10 @@ def test_word_comments_sit_on_exactly_the_quoted_text(app, reviewed):
     assert run(app, started.get_json()["id"]) == "completed"
     export = client.get(f"/api/exports/{started.get_json()['id']}").get_json()
     assert export["status"] == "completed" and {f["format"] for f in export["files"]} == {"docx", "json", "csv"}
-    word = client.get(export["files"][[f["format"] for f in export["files"]].index("docx")]["url"])
+    docx_file = export["files"][[f["format"] for f in export["files"]].index("docx")]
+    assert docx_file["comments"] == 5 and docx_file["unplaced"] == {"count": 0, "items": []}
+    assert all("unplaced" not in f for f in export["files"] if f["format"] != "docx")
+    word = client.get(docx_file["url"])
     assert word.status_code == 200
     data = word.get_data()
 

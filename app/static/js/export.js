@@ -16,7 +16,11 @@ export function initExport(documentId) {
 
   function render(exportData) {
     if (exportData.status === "completed") {
-      status.textContent = "Export ready.";
+      const unplaced = (exportData.files.find((file) => file.format === "docx") || {}).unplaced;
+      status.textContent = "Export ready." + (unplaced && unplaced.count
+        ? ` In the Word file, ${unplaced.count} item(s) are not marked on their whole quoted text (item `
+          + `${unplaced.items.map((entry) => entry.item_id).join(", ")}).`
+        : "");
       clear(files).append(...exportData.files.map((file) => el("li", {},
         el("a", { href: file.url, download: file.name, class: "button", dataset: { format: file.format } },
           `Download ${NAMES[file.format] || file.format}`), " ", el("span", { class: "muted small" }, `${file.name}, ${bytes(file.size)}`))));
