@@ -2,7 +2,7 @@
 service, shape the response."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
@@ -15,9 +15,10 @@ from app.review import live
 from app.review import state
 from app.review.stats import progress_by_document
 from app.security import rate_limit
-from app.storage import storage
+from app.storage import StorageError, storage
 
 from . import service
+from .service import GUIDELINES_TYPE, guidelines_name
 from .builder import MERGED_TAIL_SIGNAL
 from .errors import IntakeError
 from .intake import Limits
@@ -115,6 +116,21 @@ def delete(document_id: int):
     return jsonify({"deleted": document_id})
 
 
+@bp.get("/<int:document_id>/guidelines")
+@login_required
+def guidelines(document_id: int):
+    """The guidelines .docx uploaded with the document, as an attachment (404 when there is none)."""
+    document = owned_or_404(Document, document_id)
+    if not document.guidelines_storage_key:
+        raise APIError(404, "not_found", "This document was uploaded without guidelines.")
+    try:
+        data = storage().get(document.guidelines_storage_key)
+    except StorageError as exc:
+        raise APIError(404, "not_found", "The guidelines file is no longer stored.") from exc
+    return Response(data, mimetype=GUIDELINES_TYPE, headers={
+        "Content-Disposition": f'attachment; filename="{guidelines_name(document)}"', "Cache-Control": "private, no-store"})
+
+
 @bp.get("/<int:document_id>/sections")
 @login_required
 def sections(document_id: int):
@@ -169,5 +185,6 @@ def edit_section(document_id: int, section_id: int):
             raise APIError(400, "invalid_action", "Send a title to rename, a level, or action merge_next, split or change_level.")
     except state.SectionEditError as exc:
         raise APIError(422, exc.code, exc.message) from exc
+    state.record_section_edit(db.session, document_id, current_user.id, action, changed)
     live.sections_changed(current_app.extensions["redis"], document_id, action, [s.id for s in changed], current_user.id)
     return jsonify({"sections": [s.to_dict() for s in changed]})

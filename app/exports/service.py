@@ -16,16 +16,21 @@ from app.review.state import export_items
 from . import generated
 from .lifecycle import ExportFailure, lease, publish
 from .links import strip_external
+from .package import build_package
 from .records import export_json, items_csv
 from .word import annotate_docx
 
 log = logging.getLogger(__name__)
-FORMATS = ("docx", "json", "csv")
+FORMATS = ("docx", "json", "csv", "package")
+DEFAULT_FORMATS = ("docx", "json", "csv")  # what an export without "formats" builds
 CONTENT_TYPES = {
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     "json": "application/json",
     "csv": "text/csv; charset=utf-8",
+    "package": "application/zip",
 }
+# What each format's stored file is called after the export's stem.
+SUFFIXES = {"docx": "_reviewed.docx", "json": ".json", "csv": ".csv", "package": "_package.zip"}
 
 
 class ExportError(ValueError):
@@ -35,7 +40,7 @@ class ExportError(ValueError):
 
 
 def start_export(db: Session, redis, document: Document, user: User, formats: list[str] | None, include_all: bool) -> Export:
-    formats = formats or list(FORMATS)
+    formats = formats or list(DEFAULT_FORMATS)
     if not isinstance(formats, list) or not formats or any(f not in FORMATS for f in formats):
         raise ExportError("invalid_formats", f"formats must be a list drawn from {', '.join(FORMATS)}.")
     export = Export(document_id=document.id, user_id=user.id, formats=sorted(set(formats)), include_all=bool(include_all))
@@ -94,15 +99,12 @@ def _build(db: Session, store, document: Document, export: Export) -> tuple[dict
         items = _items(db, document, export.include_all)
         files: dict[str, bytes] = {}
         comments = 0
-        if "docx" in export.formats:
-            if document.file_format == "docx":
-                original = store.get(document.storage_key)
-                word, comments = annotate_docx(original, sections, items, _author_for(db))
-            else:
-                prepared, moves = generated.prepare(sections)
-                word, comments = annotate_docx(generated.build(prepared), prepared, generated.placed(items, moves),
-                                               _author_for(db))
-            files["docx"] = strip_external(word)
+        if "docx" in export.formats or "package" in export.formats:
+            files["docx"], comments = _reviewed_docx(db, store, document, sections, items)
+        if "package" in export.formats:
+            files["package"] = build_package(db, store, document, files["docx"])
+            if "docx" not in export.formats:
+                del files["docx"]
         if "json" in export.formats:
             decisions = db.scalars(select(ReviewEvent).where(ReviewEvent.document_id == document.id).order_by(ReviewEvent.id)).all()
             calls = db.scalars(select(ModelCall).where(ModelCall.document_id == document.id).order_by(ModelCall.id)).all()
@@ -115,6 +117,17 @@ def _build(db: Session, store, document: Document, export: Export) -> tuple[dict
         raise ExportFailure(f"The export could not be built ({type(exc).__name__}).") from exc
 
 
+def _reviewed_docx(db: Session, store, document: Document, sections, items) -> tuple[bytes, int]:
+    """The reviewed Word file: native comments on the original (or on a .docx generated from the
+    sections of a PDF or text original), outside links dropped. Returns it and its comment count."""
+    if document.file_format == "docx":
+        word, comments = annotate_docx(store.get(document.storage_key), sections, items, _author_for(db))
+    else:
+        prepared, moves = generated.prepare(sections)
+        word, comments = annotate_docx(generated.build(prepared), prepared, generated.placed(items, moves), _author_for(db))
+    return strip_external(word), comments
+
+
 def _store(db: Session, store, document: Document, export: Export, files: dict[str, bytes], export_prefix: str):
     """Store every file under keys fixed by the export (its creation time and id), so a second run
     of the same export overwrites rather than adds. On a failure the keys written are removed,
@@ -125,7 +138,7 @@ def _store(db: Session, store, document: Document, export: Export, files: dict[s
         for fmt, data in files.items():
             # The export id in the name keeps two exports of one document in the same second apart.
             stem = f"{prefix}{_safe(document.title)}_export{export.id}"
-            key = f"{stem}_reviewed.docx" if fmt == "docx" else f"{stem}.{fmt}"
+            key = f"{stem}{SUFFIXES[fmt]}"
             store.put(key, data, CONTENT_TYPES[fmt], {"document-id": document.id, "export-id": export.id})
             stored.append({"format": fmt, "key": key, "size": len(data)})
     except Exception as exc:

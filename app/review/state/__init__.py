@@ -11,8 +11,12 @@ statistics, exports, the CLI, section edits) goes through it:
 - A section edit (rename, merge with next, split, change level) keeps every item. An item goes to
   the section whose text now holds its quote, with offsets recomputed; a quote the text no longer
   holds leaves the item unverified and ``quote_missing``, in the section it was in.
+- A custom item can be deleted by the reviewer who wrote it, and by no one else; its events stay in
+  the audit with a ``delete`` event holding the item as it was. AI items are never deleted.
 """
 from .items import (
+    ItemDeleteError,
+    delete_custom_item,
     current_analyses,
     current_statuses,
     export_items,
@@ -25,9 +29,11 @@ from .items import (
     record_analysis,
     section_items,
 )
-from .sections import SectionEditError, change_level, merge_with_next, rename_section, split_section
+from .sections import SectionEditError, change_level, merge_with_next, record_section_edit, rename_section, split_section
 
 __all__ = [
+    "ItemDeleteError",
+    "delete_custom_item",
     "SectionEditError",
     "change_level",
     "current_analyses",
@@ -41,6 +47,7 @@ __all__ = [
     "progress_rows",
     "reanalysis_preview",
     "record_analysis",
+    "record_section_edit",
     "rename_section",
     "section_items",
     "split_section",

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from app.models import Analysis, FeedbackItem, Section
+from app.models import Analysis, FeedbackItem, ReviewEvent, Section
 from app.text_hygiene import xml_safe
 
 from ..quotes import verify_quote
@@ -157,3 +157,12 @@ def split_section(db: Session, section: Section, at, title: str | None = None,
     db.commit()
     return section, new
 
+
+
+def record_section_edit(db: Session, document_id: int, user_id: int | None, action: str, sections: list[Section]) -> None:
+    """The audit of a section edit (rename, merge, split, level): one review event naming the sections
+    as they are after it. Written after the edit commits; the activity timeline reads it."""
+    db.add(ReviewEvent(document_id=document_id, feedback_item_id=None, user_id=user_id, action=f"section_{action}"[:30],
+                       before=None, after={"outcome": "applied", "sections": [
+                           {"id": s.id, "title": s.title, "level": s.level, "position": s.position} for s in sections]}))
+    db.commit()
