@@ -11,8 +11,8 @@ function colour(name, fallback) {
 
 const PALETTE = ["#2f6fde", "#c0392b", "#1e8449", "#b9770e", "#7d3c98"];
 
-// chart({id, title, type, labels, series: [{label, data}], stacked, caption}) → a <figure> element.
-export function chart({ id, title, type = "bar", labels, series, stacked = false, caption = "" }) {
+// chart({id, title, type, labels, series: [{label, data}], stacked, caption, integer}) → a <figure> element.
+export function chart({ id, title, type = "bar", labels, series, stacked = false, caption = "", integer = true }) {
   const canvas = el("canvas", { id: `${id}-canvas`, "aria-hidden": "true" });
   const table = el("table", { class: "data", id: `${id}-table` },
     el("caption", { class: "visually-hidden" }, `${title}: data`),
@@ -28,11 +28,11 @@ export function chart({ id, title, type = "bar", labels, series, stacked = false
     figure.querySelector(".chart-box").replaceWith(el("p", { class: "muted" }, "Nothing to show yet."));
     return figure;
   }
-  requestAnimationFrame(() => draw(canvas, type, labels, series, stacked));
+  requestAnimationFrame(() => draw(canvas, type, labels, series, stacked, integer));
   return figure;
 }
 
-function draw(canvas, type, labels, series, stacked) {
+function draw(canvas, type, labels, series, stacked, integer) {
   const Chart = window.Chart;
   if (!Chart) {
     canvas.replaceWith(el("p", { class: "muted" }, "The chart could not be drawn; the table has the figures."));
@@ -49,7 +49,7 @@ function draw(canvas, type, labels, series, stacked) {
       plugins: { legend: { labels: { color: text } } },
       scales: {
         x: { stacked, ticks: { color: text }, grid: { color: grid } },
-        y: { stacked, beginAtZero: true, ticks: { color: text, precision: 0 }, grid: { color: grid } },
+        y: { stacked, beginAtZero: true, ticks: integer ? { color: text, precision: 0 } : { color: text }, grid: { color: grid } },
       },
     },
   });

@@ -58,7 +58,7 @@ async function load() {
         { label: "Calls", data: models.map((m) => s.model_usage[m].calls) },
         { label: "Successful calls", data: models.map((m) => s.model_usage[m].successes) },
       ] });
-      const cost = chart({ id: "chart-cost", title: "Estimated cost (US$, list prices)", caption: "Model", labels: models, series: [
+      const cost = chart({ id: "chart-cost", title: "Estimated cost (US$, list prices)", caption: "Model", labels: models, integer: false, series: [
         { label: "Estimated cost (US$)", data: models.map((m) => s.model_usage[m].estimated_cost_usd) },
       ] });
       cost.append(el("p", { class: "small" }, `Total estimated cost: US$ ${s.estimated_cost_usd.toFixed(4)} for ${s.tokens.input} input and ${s.tokens.output} output tokens.`));
