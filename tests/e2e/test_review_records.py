@@ -127,7 +127,7 @@ def test_charts_with_their_tables_and_the_confidence_threshold(new_page, stack):
     # Raising one's own threshold hides the model's items under it; the deployment's minimum holds.
     before = page.locator("#feedback-list li.fb").count()
     page.get_by_label("Hide model items below confidence").fill("0.95")
-    page.locator("#confidence-form").get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Apply threshold").click()
     expect(page.locator("#feedback-list li.fb")).to_have_count(0)
     expect(page.locator("#confidence-hidden")).to_contain_text("hidden")
     page.reload()
@@ -135,7 +135,7 @@ def test_charts_with_their_tables_and_the_confidence_threshold(new_page, stack):
     expect(page.get_by_label("Hide model items below confidence")).to_have_value("0.95")
     expect(page.locator("#feedback-list li.fb")).to_have_count(0)
     page.get_by_label("Hide model items below confidence").fill("0.3")
-    page.locator("#confidence-form").get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Apply threshold").click()
     expect(page.locator("#feedback-list li.fb")).to_have_count(before)
 
     page.goto("/stats?scope=all")
