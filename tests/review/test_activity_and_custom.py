@@ -33,6 +33,8 @@ def test_timeline_holds_upload_analysis_decisions_edits_section_edits_chat_and_e
     custom = client.post(f"/api/documents/{doc['id']}/feedback", json={"section_id": section["id"], "description": "Mine."},
                          headers=h).get_json()
     assert client.patch(f"/api/documents/{doc['id']}/sections/{section['id']}", json={"title": "Renamed"}, headers=h).status_code == 200
+    assert client.patch(f"/api/documents/{doc['id']}/sections/{section['id']}", json={"action": "merge_next"},
+                        headers=h).status_code == 200
     with app.app_context():
         db.session.add(ChatMessage(document_id=doc["id"], user_id=1, conversation_id="c1", role="user", content="Who owns =this?"))
         db.session.add(Export(document_id=doc["id"], user_id=1, formats=["docx"], status="completed"))
@@ -41,7 +43,8 @@ def test_timeline_holds_upload_analysis_decisions_edits_section_edits_chat_and_e
     events = client.get(f"/api/documents/{doc['id']}/activity").get_json()["events"]
     actions = [e["action"] for e in events]
     assert actions[0] == "upload" and events[0]["detail"].startswith("c.docx")
-    for expected in ("analysis_requested", "analysis_completed", "reject", "edit", "create", "section_rename", "chat", "export"):
+    for expected in ("analysis_requested", "analysis_completed", "reject", "edit", "create", "section_rename",
+                     "section_merge_next", "chat", "export"):
         assert expected in actions, (expected, actions)
     assert [e["at"] for e in events] == sorted(e["at"] for e in events)
     assert all(set(e) >= {"at", "user", "action", "target", "detail"} for e in events)
@@ -195,3 +198,37 @@ def test_guidelines_download(app, make_user):
     assert docx.Document(io.BytesIO(got.get_data())).paragraphs[0].text == "Every finding names an owner."
     bob = _client(app, "bob@example.com", make_user=make_user)
     assert bob.get(f"/api/documents/{made['id']}/guidelines").status_code == 404
+
+
+def test_chart_figures_agree_with_the_items_and_decisions(app, make_user):
+    from app.models import Document, ModelCall
+
+    client, doc, section, item_id = setup_document(app, make_user)
+    h = {"X-CSRFToken": client.csrf}
+    client.post(f"/api/feedback/{item_id}/decision", json={"decision": "reject", "version": 1}, headers=h)
+    for refs in ([11], [11, 12]):
+        client.post(f"/api/documents/{doc['id']}/feedback", json={"section_id": section["id"], "description": "x",
+                                                                  "category": "Root cause analysis", "hawkeye_refs": refs}, headers=h)
+    with app.app_context():
+        db.session.get(Document, doc["id"]).risk_score = 45.0
+        db.session.add(ModelCall(purpose="analysis", provider="bedrock", model_id="anthropic.claude-3-haiku", outcome="success",
+                                 input_tokens=1_000_000, output_tokens=0, document_id=doc["id"]))
+        db.session.commit()
+    mine = client.get("/api/stats").get_json()
+    assert mine["risk_distribution"] == {"bands": {"0\u201320": 0, "20\u201340": 0, "40\u201360": 1, "60\u201380": 0, "80\u2013100": 0},
+                                         "not_scored": 0}
+    assert mine["acceptance_by_category"] == {"(none)": {"accepted": 0, "rejected": 1, "rate": 0.0},
+                                              "Root cause analysis": {"accepted": 2, "rejected": 0, "rate": 1.0}}
+    assert mine["acceptance_by_hawkeye_point"] == {"11": {"accepted": 2, "rejected": 0, "rate": 1.0},
+                                                   "12": {"accepted": 1, "rejected": 0, "rate": 1.0}}
+    today = datetime.now(timezone.utc).date().isoformat()
+    assert mine["decisions_over_time"] == [{"day": today, "accept": 0, "reject": 1, "create": 2, "edit": 0}]
+    assert "model_usage" not in mine  # cost is for admins
+    boss = _client(app, "boss@example.com", role="admin", make_user=make_user)
+    everything = boss.get("/api/stats?scope=all").get_json()
+    assert everything["model_usage"] == {"anthropic.claude-3-haiku": {"calls": 1, "successes": 1, "input_tokens": 1_000_000,
+                                                                      "output_tokens": 0, "cache_read_tokens": 0,
+                                                                      "estimated_cost_usd": 1.0}}
+    assert everything["estimated_cost_usd"] == 1.0
+    # The admin's own scope has no documents: nothing is drawn from anyone else's.
+    assert boss.get("/api/stats").get_json()["risk_distribution"]["bands"]["40\u201360"] == 0
