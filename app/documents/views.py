@@ -173,18 +173,17 @@ def edit_section(document_id: int, section_id: int):
     action = "change_level" if action == "level" else action
     try:
         if action == "rename":
-            changed = [state.rename_section(db.session, target, body.get("title"))]
+            changed = [state.rename_section(db.session, target, body.get("title"), by=current_user.id)]
         elif action == "change_level":
-            changed = [state.change_level(db.session, target, body.get("level"))]
+            changed = [state.change_level(db.session, target, body.get("level"), by=current_user.id)]
         elif action == "merge_next":
-            changed = [state.merge_with_next(db.session, target)]
+            changed = [state.merge_with_next(db.session, target, by=current_user.id)]
         elif action == "split":
             changed = list(state.split_section(db.session, target, body.get("at"), body.get("title"),
-                                               max_sections=current_app.config["MAX_SECTIONS"]))
+                                               max_sections=current_app.config["MAX_SECTIONS"], by=current_user.id))
         else:
             raise APIError(400, "invalid_action", "Send a title to rename, a level, or action merge_next, split or change_level.")
     except state.SectionEditError as exc:
         raise APIError(422, exc.code, exc.message) from exc
-    state.record_section_edit(db.session, document_id, current_user.id, action, changed)
     live.sections_changed(current_app.extensions["redis"], document_id, action, [s.id for s in changed], current_user.id)
     return jsonify({"sections": [s.to_dict() for s in changed]})

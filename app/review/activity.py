@@ -55,7 +55,9 @@ def _review_detail(event: ReviewEvent) -> str:
         before = event.before or {}
         return f"deleted custom item: {before.get('description', '')}"[:500]
     if event.action.startswith("section_"):
-        return "; ".join(f"{s.get('title')} (level {s.get('level')})" for s in after.get("sections", []))[:500]
+        now = "; ".join(f"\u201c{s.get('title')}\u201d (level {s.get('level')})" for s in after.get("sections", []))
+        was = (event.before or {}).get("title") or ((event.before or {}).get("level") and f"level {event.before['level']}")
+        return (f"was {was}, now {now}" if was else now)[:500]
     if event.action == "edit":
         before = event.before or {}
         changed = [k for k in ("description", "suggestion", "risk_level", "category") if before.get(k) != after.get(k)]

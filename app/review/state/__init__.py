@@ -8,7 +8,8 @@ statistics, exports, the CLI, section edits) goes through it:
 - An item is *live* (shown, counted, exported, given to the chat) unless it is ``superseded``.
   Only a completed re-analysis of a section supersedes anything, and only that section's undecided
   AI items (``pending``, never edited, not custom). A decided item is never superseded.
-- A section edit (rename, merge with next, split, change level) keeps every item. An item goes to
+- A section edit (rename, merge with next, split, change level) keeps every item, and is audited (a
+  ``section_*`` review event in the same transaction) when the caller names who made it (``by``). An item goes to
   the section whose text now holds its quote, with offsets recomputed; a quote the text no longer
   holds leaves the item unverified and ``quote_missing``, in the section it was in.
 - A custom item can be deleted by the reviewer who wrote it, and by no one else; its events stay in
@@ -29,7 +30,7 @@ from .items import (
     record_analysis,
     section_items,
 )
-from .sections import SectionEditError, change_level, merge_with_next, record_section_edit, rename_section, split_section
+from .sections import SectionEditError, change_level, merge_with_next, rename_section, split_section
 
 __all__ = [
     "ItemDeleteError",
@@ -47,7 +48,6 @@ __all__ = [
     "progress_rows",
     "reanalysis_preview",
     "record_analysis",
-    "record_section_edit",
     "rename_section",
     "section_items",
     "split_section",
