@@ -41,6 +41,18 @@ def test_activity_custom_item_deletion_and_the_export_package(new_page, stack, t
     cards.nth(1).get_by_role("button", name="Reject").click()
     expect(cards.nth(1)).to_have_class(re.compile("status-rejected"))
 
+    # A chat turn, exported as text from the chat tab.
+    page.get_by_role("tab", name="Chat").click()
+    page.get_by_label("Ask about this document").fill("Who owns the queue?")
+    page.keyboard.press("Enter")
+    expect(page.locator(".chat-msg.assistant strong")).to_have_text("Risk", timeout=30_000)
+    chat_link = page.get_by_role("link", name="Download this conversation (text)")
+    expect(chat_link).to_be_visible()
+    with page.expect_download() as chat_download:
+        chat_link.click()
+    transcript = open(chat_download.value.path(), encoding="utf-8").read()
+    assert "Who owns the queue?" in transcript and "the owner is not named" in transcript
+
     # The timeline shows the upload, the analyses and both decisions, newest first.
     page.get_by_role("tab", name="Activity").click()
     timeline = page.locator("#activity-table tbody tr")
@@ -48,8 +60,9 @@ def test_activity_custom_item_deletion_and_the_export_package(new_page, stack, t
     expect(page.locator("#activity-table tbody tr[data-action=accept]")).to_have_count(1)
     expect(page.locator("#activity-table tbody tr[data-action=analysis_completed]")).to_have_count(2)
     expect(timeline.last).to_contain_text("Uploaded")
-    expect(timeline.first).to_contain_text("Rejected")
-    expect(timeline.first.locator("td").nth(1)).to_have_text(ADMIN_NAME)  # by whom
+    expect(page.locator("#activity-table tbody tr[data-action=chat]")).to_contain_text("Who owns the queue?")
+    expect(page.locator("#activity-table tbody tr[data-action=reject] td").nth(1)).to_have_text(ADMIN_NAME)  # by whom
+    expect(timeline.first).to_contain_text("Chat replied")  # newest first
 
     # A custom item on the whole section, with a checklist category and two Hawkeye points.
     page.get_by_role("tab", name="Feedback").click()
@@ -99,7 +112,8 @@ def test_activity_custom_item_deletion_and_the_export_package(new_page, stack, t
     items = json.loads(archive.read("items/items.json"))["items"]
     assert {"accepted", "rejected"} <= {i["decision"] for i in items}  # the rejected item is there too
     actions = [e["action"] for e in json.loads(archive.read("activity/activity.json"))["events"]]
-    assert {"upload", "accept", "reject", "create", "delete"} <= set(actions)
+    assert {"upload", "accept", "reject", "create", "delete", "chat", "chat_reply"} <= set(actions)
+    assert "Who owns the queue?" in archive.read("chat/transcripts.txt").decode()
     word = docx.Document(io.BytesIO(archive.read(reviewed[0])))
     assert len(list(word.comments)) >= 1  # the accepted item, as the Word export places it
     report_bytes = archive.read("report.docx")
