@@ -8,7 +8,7 @@ from collections import Counter, defaultdict
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.models import Analysis, Document, FeedbackItem, ModelCall
+from app.models import Analysis, Document, FeedbackItem, ModelCall, ReviewEvent
 
 from app.exports.records import spreadsheet_cell
 
@@ -99,8 +99,6 @@ def _rate(counts: Counter) -> dict:
 def _charts(db: Session, document_ids: list[int], items: list[FeedbackItem]) -> dict:
     """The figures the statistics page draws: documents by risk band, acceptance by category and by
     Hawkeye point (accepted and rejected counts and the rate), and applied decisions per day."""
-    from app.models import ReviewEvent
-
     scores = [s for s in db.scalars(select(Document.risk_score).where(Document.id.in_(document_ids))) if s is not None] \
         if document_ids else []
     bands = {f"{low}\u2013{min(high, 100)}": sum(1 for s in scores if low <= s < high) for low, high in RISK_BANDS}
@@ -151,7 +149,7 @@ def progress_by_document(db: Session, document_ids: list[int]) -> dict[int, dict
     failed (each section's current analysis), and the time of the last change anyone made."""
     from sqlalchemy import func
 
-    from app.models import ReviewEvent, Section
+    from app.models import Section
 
     if not document_ids:
         return {}
