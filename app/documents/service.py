@@ -4,6 +4,7 @@ commands share it."""
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -112,3 +113,12 @@ def delete_document(db: Session, store, document: Document) -> None:
             store.delete(key)
         except Exception:  # the rows are gone; an orphaned object is logged for cleanup, not fatal
             log.exception("could not delete stored object %s", key)
+
+
+GUIDELINES_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+def guidelines_name(document: Document) -> str:
+    """The file name a downloaded guidelines file gets: the document's safe name with `-guidelines`."""
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", document.title).strip("._")[:80] or "document"
+    return f"{stem}-guidelines.docx"

@@ -2,7 +2,7 @@
 service, shape the response."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
@@ -15,9 +15,10 @@ from app.review import live
 from app.review import state
 from app.review.stats import progress_by_document
 from app.security import rate_limit
-from app.storage import storage
+from app.storage import StorageError, storage
 
 from . import service
+from .service import GUIDELINES_TYPE, guidelines_name
 from .builder import MERGED_TAIL_SIGNAL
 from .errors import IntakeError
 from .intake import Limits
@@ -138,6 +139,21 @@ def delete(document_id: int):
     return jsonify({"deleted": document_id})
 
 
+@bp.get("/<int:document_id>/guidelines")
+@login_required
+def guidelines(document_id: int):
+    """The guidelines .docx uploaded with the document, as an attachment (404 when there is none)."""
+    document = owned_or_404(Document, document_id)
+    if not document.guidelines_storage_key:
+        raise APIError(404, "not_found", "This document was uploaded without guidelines.")
+    try:
+        data = storage().get(document.guidelines_storage_key)
+    except StorageError as exc:
+        raise APIError(404, "not_found", "The guidelines file is no longer stored.") from exc
+    return Response(data, mimetype=GUIDELINES_TYPE, headers={
+        "Content-Disposition": f'attachment; filename="{guidelines_name(document)}"', "Cache-Control": "private, no-store"})
+
+
 @bp.get("/<int:document_id>/sections")
 @login_required
 def sections(document_id: int):
@@ -180,14 +196,14 @@ def edit_section(document_id: int, section_id: int):
     action = "change_level" if action == "level" else action
     try:
         if action == "rename":
-            changed = [state.rename_section(db.session, target, body.get("title"))]
+            changed = [state.rename_section(db.session, target, body.get("title"), by=current_user.id)]
         elif action == "change_level":
-            changed = [state.change_level(db.session, target, body.get("level"))]
+            changed = [state.change_level(db.session, target, body.get("level"), by=current_user.id)]
         elif action == "merge_next":
-            changed = [state.merge_with_next(db.session, target)]
+            changed = [state.merge_with_next(db.session, target, by=current_user.id)]
         elif action == "split":
             changed = list(state.split_section(db.session, target, body.get("at"), body.get("title"),
-                                               max_sections=current_app.config["MAX_SECTIONS"]))
+                                               max_sections=current_app.config["MAX_SECTIONS"], by=current_user.id))
         else:
             raise APIError(400, "invalid_action", "Send a title to rename, a level, or action merge_next, split or change_level.")
     except state.SectionEditError as exc:

@@ -39,7 +39,7 @@ def placed(items, moves: dict[int, list[int]]) -> list[SimpleNamespace]:
     """Read-only copies of the items with their quote offsets in the prepared text."""
     out = []
     for item in items:
-        view = SimpleNamespace(**item.to_dict(), created_by=item.created_by)
+        view = SimpleNamespace(**item.to_dict())  # to_dict carries created_by
         where = moves.get(item.section_id)
         if where is not None and item.quote_start is not None and item.quote_end is not None:
             last = len(where) - 1

@@ -16,16 +16,21 @@ from app.review.state import export_items, revisions
 from . import generated
 from .lifecycle import ExportFailure, lease, publish
 from .links import strip_external
+from .package import build_package
 from .records import export_json, items_csv
 from .word import WordExport, annotate_docx
 
 log = logging.getLogger(__name__)
-FORMATS = ("docx", "json", "csv")
+FORMATS = ("docx", "json", "csv", "package")
+DEFAULT_FORMATS = ("docx", "json", "csv")  # what an export without "formats" builds
 CONTENT_TYPES = {
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     "json": "application/json",
     "csv": "text/csv; charset=utf-8",
+    "package": "application/zip",
 }
+# What each format's stored file is called after the export's stem.
+SUFFIXES = {"docx": "_reviewed.docx", "json": ".json", "csv": ".csv", "package": "_package.zip"}
 
 
 class ExportError(ValueError):
@@ -38,7 +43,7 @@ def start_export(db: Session, redis, document: Document, user: User, formats: li
                  carry_forward: bool = False) -> Export:
     """``carry_forward``: a later version's export also carries its revision check's open and partly
     addressed v1 items, as comments on the v2 text (refused until the check has completed)."""
-    formats = formats or list(FORMATS)
+    formats = formats or list(DEFAULT_FORMATS)
     if not isinstance(formats, list) or not formats or any(f not in FORMATS for f in formats):
         raise ExportError("invalid_formats", f"formats must be a list drawn from {', '.join(FORMATS)}.")
     if carry_forward:
@@ -103,14 +108,13 @@ def _build(db: Session, store, document: Document, export: Export) -> tuple[dict
         items = _items(db, document, export.include_all, export.carry_forward)
         files: dict[str, bytes] = {}
         word = None
-        if "docx" in export.formats:
-            if document.file_format == "docx":
-                original = store.get(document.storage_key)
-                word = annotate_docx(original, sections, items, _author_for(db))
-            else:
-                prepared, moves = generated.prepare(sections)
-                word = annotate_docx(generated.build(prepared), prepared, generated.placed(items, moves), _author_for(db))
+        if "docx" in export.formats or "package" in export.formats:
+            word = _reviewed_docx(db, store, document, sections, items)
             files["docx"] = strip_external(word.data)
+        if "package" in export.formats:
+            files["package"] = build_package(db, store, document, files["docx"])
+            if "docx" not in export.formats:
+                del files["docx"]
         if "json" in export.formats:
             decisions = db.scalars(select(ReviewEvent).where(ReviewEvent.document_id == document.id).order_by(ReviewEvent.id)).all()
             calls = db.scalars(select(ModelCall).where(ModelCall.document_id == document.id).order_by(ModelCall.id)).all()
@@ -121,6 +125,15 @@ def _build(db: Session, store, document: Document, export: Export) -> tuple[dict
     except Exception as exc:
         log.exception("export %s could not be built", export.id)
         raise ExportFailure(f"The export could not be built ({type(exc).__name__}).") from exc
+
+
+def _reviewed_docx(db: Session, store, document: Document, sections, items) -> WordExport:
+    """The reviewed Word file: native comments on the original (or on a .docx generated from the
+    sections of a PDF or text original). Outside links are dropped by the caller (strip_external)."""
+    if document.file_format == "docx":
+        return annotate_docx(store.get(document.storage_key), sections, items, _author_for(db))
+    prepared, moves = generated.prepare(sections)
+    return annotate_docx(generated.build(prepared), prepared, generated.placed(items, moves), _author_for(db))
 
 
 def _store(db: Session, store, document: Document, export: Export, files: dict[str, bytes], export_prefix: str,
@@ -135,7 +148,7 @@ def _store(db: Session, store, document: Document, export: Export, files: dict[s
         for fmt, data in files.items():
             # The export id in the name keeps two exports of one document in the same second apart.
             stem = f"{prefix}{_safe(document.title)}_export{export.id}"
-            key = f"{stem}_reviewed.docx" if fmt == "docx" else f"{stem}.{fmt}"
+            key = f"{stem}{SUFFIXES[fmt]}"
             store.put(key, data, CONTENT_TYPES[fmt], {"document-id": document.id, "export-id": export.id})
             entry = {"format": fmt, "key": key, "size": len(data)}
             if fmt == "docx" and word is not None:

@@ -19,8 +19,8 @@ class ReviewEvent(Base):
         ForeignKey("documents.id", ondelete="CASCADE"), index=True, nullable=False
     )
     feedback_item_id: Mapped[int | None] = mapped_column(
-        ForeignKey("feedback_items.id", ondelete="CASCADE"), index=True
-    )
+        ForeignKey("feedback_items.id", ondelete="SET NULL"), index=True
+    )  # SET NULL: a deleted custom item's events (its `delete` among them) stay in the audit
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
     action: Mapped[str] = mapped_column(String(30), nullable=False)
     before: Mapped[dict | None] = mapped_column(JSONType)

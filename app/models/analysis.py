@@ -145,7 +145,7 @@ class FeedbackItem(Timestamped, Base):
             "confidence": self.confidence, "quote": self.quote, "quote_start": self.quote_start,
             "quote_end": self.quote_end, "verified": self.verified, "status": self.status, "model": self.model_id,
             "version": self.version, "edited": self.edited, "quote_missing": self.quote_missing,
-            "decided": self.decided,
+            "decided": self.decided, "created_by": self.created_by,
         }
 
     @property

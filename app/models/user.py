@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String
+from sqlalchemy import Boolean, CheckConstraint, Float, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, JSONType, Timestamped, UTCDateTime, utcnow
@@ -27,6 +27,9 @@ class User(Timestamped, Base):
     # Bumped when the password changes: sessions and cookies carrying an older value stop working.
     auth_version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The confidence threshold this reviewer chose (None: the deployment's MIN_CONFIDENCE). Readers
+    # never apply it below MIN_CONFIDENCE (app.review.preferences).
+    min_confidence: Mapped[float | None] = mapped_column(Float)
 
     tokens: Mapped[list[ApiToken]] = relationship(
         back_populates="user", cascade="all, delete-orphan", passive_deletes=True

@@ -10,6 +10,7 @@ from app.models import Document, FeedbackItem, ReviewEvent, Section, User
 from app.text_hygiene import xml_safe
 
 from . import state
+from .checklist import HAWKEYE
 from .quotes import verify_quote
 from .schema import RISKS, TYPES, clean_text
 
@@ -126,6 +127,10 @@ def add_custom(db: Session, document: Document, section: Section, user: User, da
         raise DecisionError(422, "invalid_value", "Fields must be text.") from exc
     if not description:
         raise DecisionError(422, "invalid_value", "Write the feedback text.")
+    refs = data.get("hawkeye_refs") or []
+    if not isinstance(refs, list) or len(refs) > len(HAWKEYE) or not all(
+            isinstance(r, int) and not isinstance(r, bool) and 1 <= r <= len(HAWKEYE) for r in refs):
+        raise DecisionError(422, "invalid_hawkeye_refs", f"hawkeye_refs must be a list of checklist points 1 to {len(HAWKEYE)}.")
     risk = str(data.get("risk_level", "Medium")).capitalize()
     if risk not in RISKS:
         raise DecisionError(422, "invalid_risk_level", "risk_level must be High, Medium or Low.")
@@ -139,6 +144,7 @@ def add_custom(db: Session, document: Document, section: Section, user: User, da
         raise DecisionError(422, "quote_not_found", "The selected text is not in this section.")
     item = FeedbackItem(document_id=document.id, section_id=section.id, source="custom", created_by=user.id, type=kind,
                         category=category, risk_level=risk, description=description, suggestion=suggestion, confidence=1.0,
+                        hawkeye_refs=sorted(set(refs)),
                         quote=section.text[span[0]:span[1]] if span else None, quote_start=span[0] if span else None,
                         quote_end=span[1] if span else None, verified=span is not None, status="accepted")
     db.add(item)

@@ -19,3 +19,8 @@ def items_changed(redis, document_id: int, items: list[FeedbackItem], user_id: i
 
 def sections_changed(redis, document_id: int, action: str, section_ids: list[int], user_id: int | None = None) -> None:
     events.publish(redis, document_id, "sections", {"action": action, "section_ids": section_ids, "by": user_id})
+
+
+def item_deleted(redis, document_id: int, item_id: int, section_id: int, user_id: int | None = None) -> None:
+    """A custom item was deleted: every tab drops it."""
+    events.publish(redis, document_id, "item", {"items": [], "deleted": [{"id": item_id, "section_id": section_id}], "by": user_id})

@@ -8,7 +8,7 @@ from collections import Counter, defaultdict
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.models import Analysis, Document, FeedbackItem, ModelCall
+from app.models import Analysis, Document, FeedbackItem, ModelCall, ReviewEvent
 
 from app.exports.records import spreadsheet_cell
 
@@ -51,16 +51,8 @@ def overall_stats(db: Session, user_id: int | None) -> dict:
     items = live_items(db, document_ids)
     result = {"documents": len(document_ids), **_breakdown(items),
               "revisions": revisions.addressed_rates(db, document_ids)}
+    result.update(_charts(db, document_ids, items))
     if user_id is None:
-        by_category, by_point = defaultdict(Counter), defaultdict(Counter)
-        for item in items:
-            if item.status in ("accepted", "rejected"):
-                by_category[item.category][item.status] += 1
-                for ref in item.hawkeye_refs or []:
-                    by_point[ref][item.status] += 1
-        rate = lambda c: round(c["accepted"] / (c["accepted"] + c["rejected"]), 3)  # noqa: E731
-        result["acceptance_by_category"] = {k: rate(v) for k, v in by_category.items()}
-        result["acceptance_by_hawkeye_point"] = {str(k): rate(v) for k, v in sorted(by_point.items())}
         recurring = Counter((i.category, i.description.lower()[:80]) for i in items)
         documents_per_issue = defaultdict(set)
         for item in items:
@@ -71,13 +63,66 @@ def overall_stats(db: Session, user_id: int | None) -> dict:
         models = Counter(c.model_id for c in calls if c.outcome == "success")
         tokens = {"input": sum(c.input_tokens for c in calls), "output": sum(c.output_tokens for c in calls),
                   "cache_read": sum(c.cache_read_tokens for c in calls), "cache_write": sum(c.cache_write_tokens for c in calls)}
-        cost = 0.0
+        usage: dict[str, dict] = {}
         for c in calls:
-            price_in, price_out = PRICE_PER_MTOK["haiku" if "haiku" in c.model_id else "default"]
-            cost += (c.input_tokens + 1.25 * c.cache_write_tokens + 0.1 * c.cache_read_tokens) * price_in / 1e6 + c.output_tokens * price_out / 1e6
-        result.update({"model_distribution": dict(models), "tokens": tokens, "estimated_cost_usd": round(cost, 4),
+            row = usage.setdefault(c.model_id, {"calls": 0, "successes": 0, "input_tokens": 0, "output_tokens": 0,
+                                                "cache_read_tokens": 0, "estimated_cost_usd": 0.0})
+            row["calls"] += 1
+            row["successes"] += c.outcome == "success"
+            row["input_tokens"] += c.input_tokens
+            row["output_tokens"] += c.output_tokens
+            row["cache_read_tokens"] += c.cache_read_tokens
+            row["estimated_cost_usd"] += call_cost(c)
+        for row in usage.values():
+            row["estimated_cost_usd"] = round(row["estimated_cost_usd"], 4)
+        result.update({"model_distribution": dict(models), "tokens": tokens,
+                       "estimated_cost_usd": round(sum(call_cost(c) for c in calls), 4), "model_usage": usage,
                        "analyses": dict(Counter(a.status for a in db.scalars(select(Analysis))))})
     return result
+
+
+def call_cost(call: ModelCall) -> float:
+    """The estimated list price of one model call in US dollars (cache writes at 1.25x, reads at 0.1x)."""
+    price_in, price_out = PRICE_PER_MTOK["haiku" if "haiku" in call.model_id else "default"]
+    return ((call.input_tokens + 1.25 * call.cache_write_tokens + 0.1 * call.cache_read_tokens) * price_in / 1e6
+            + call.output_tokens * price_out / 1e6)
+
+
+RISK_BANDS = ((0, 20), (20, 40), (40, 60), (60, 80), (80, 101))
+
+
+def _rate(counts: Counter) -> dict:
+    decided = counts["accepted"] + counts["rejected"]
+    return {"accepted": counts["accepted"], "rejected": counts["rejected"],
+            "rate": round(counts["accepted"] / decided, 3) if decided else None}
+
+
+def _charts(db: Session, document_ids: list[int], items: list[FeedbackItem]) -> dict:
+    """The figures the statistics page draws: documents by risk band, acceptance by category and by
+    Hawkeye point (accepted and rejected counts and the rate), and applied decisions per day."""
+    scores = [s for s in db.scalars(select(Document.risk_score).where(Document.id.in_(document_ids))) if s is not None] \
+        if document_ids else []
+    bands = {f"{low}\u2013{min(high, 100)}": sum(1 for s in scores if low <= s < high) for low, high in RISK_BANDS}
+    by_category, by_point = defaultdict(Counter), defaultdict(Counter)
+    for item in items:
+        if item.status in ("accepted", "rejected"):
+            by_category[item.category or "(none)"][item.status] += 1
+            for ref in item.hawkeye_refs or []:
+                by_point[ref][item.status] += 1
+    per_day: dict[str, Counter] = defaultdict(Counter)
+    if document_ids:
+        for at, action, after in db.execute(select(ReviewEvent.created_at, ReviewEvent.action, ReviewEvent.after)
+                                            .where(ReviewEvent.document_id.in_(document_ids),
+                                                   ReviewEvent.action.in_(("accept", "reject", "create", "edit")))):
+            if (after or {}).get("outcome") == "applied":
+                per_day[at.date().isoformat()][action] += 1
+    return {
+        "risk_distribution": {"bands": bands, "not_scored": len(document_ids) - len(scores)},
+        "acceptance_by_category": {k: _rate(v) for k, v in sorted(by_category.items())},
+        "acceptance_by_hawkeye_point": {str(k): _rate(v) for k, v in sorted(by_point.items())},
+        "decisions_over_time": [{"day": day, **{a: per_day[day][a] for a in ("accept", "reject", "create", "edit")}}
+                                for day in sorted(per_day)],
+    }
 
 
 def to_csv(stats: dict) -> str:
@@ -105,7 +150,7 @@ def progress_by_document(db: Session, document_ids: list[int]) -> dict[int, dict
     failed (each section's current analysis), and the time of the last change anyone made."""
     from sqlalchemy import func
 
-    from app.models import ReviewEvent, Section
+    from app.models import Section
 
     if not document_ids:
         return {}

@@ -1,6 +1,8 @@
 """Analyses, jobs, events and feedback over HTTP. Thin: parse, call the service, shape."""
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 from flask import Blueprint, Response, current_app, jsonify, request
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -13,7 +15,8 @@ from app.idempotency import idempotent
 from app.models import Analysis, Document, FeedbackItem, ReviewEvent, Section
 from app.security import rate_limit
 
-from . import decisions, live, reanalysis, service, state
+from . import activity as timeline
+from . import decisions, live, preferences, reanalysis, service, state
 from . import stats as statistics
 
 bp = Blueprint("review", __name__, url_prefix="/api")
@@ -101,8 +104,11 @@ def document_events(document_id: int):
 @login_required
 def feedback(document_id: int):
     document = owned_or_404(Document, document_id)
+    # The reviewer's own threshold applies unless the request names one (scripts and tests may ask for
+    # every item with min_confidence=0).
     try:
-        threshold = float(request.args.get("min_confidence", current_app.config["MIN_CONFIDENCE"]))
+        threshold = float(request.args.get("min_confidence",
+                                           preferences.threshold(current_user, current_app.config["MIN_CONFIDENCE"])))
     except ValueError as exc:
         raise APIError(400, "invalid_min_confidence", "min_confidence must be a number from 0 to 1.") from exc
     items = state.live_items(db.session, [document.id])
@@ -213,6 +219,93 @@ def admin_audit():
         except ValueError as exc:
             raise APIError(400, "invalid_user_id", "user_id must be a number.") from exc
     return jsonify({"events": _events_json(db.session.scalars(query.limit(10_000)))})
+
+
+@bp.delete("/feedback/<int:item_id>")
+@login_required
+def delete_item(item_id: int):
+    """Delete the caller's own custom item (403 for another's, 409 for a model's); audited."""
+    item = _item(item_id)
+    document_id, section_id = item.document_id, item.section_id
+    reason = request.get_json(silent=True) if request.data else None
+    try:
+        deleted = state.delete_custom_item(db.session, item, current_user.id,
+                                           reason.get("reason") if isinstance(reason, dict) else None)
+    except state.ItemDeleteError as exc:
+        raise APIError(exc.status, exc.code, exc.message) from exc
+    live.item_deleted(_redis(), document_id, item_id, section_id, current_user.id)
+    return jsonify({"deleted": deleted})
+
+
+# ------------------------------------------------------------------------------ activity
+
+def _when(name: str, end_of_day: bool = False):
+    raw = request.args.get(name)
+    if not raw:
+        return None
+    try:
+        at = datetime.fromisoformat(raw)
+    except ValueError as exc:
+        raise APIError(400, f"invalid_{name}", f"{name} must be a date (2026-12-02) or an ISO date-time.") from exc
+    if end_of_day and len(raw) == 10:
+        at += timedelta(days=1, microseconds=-1)
+    return at if at.tzinfo else at.replace(tzinfo=timezone.utc)
+
+
+def _activity_response(rows: list[dict], name: str):
+    if not request.args.get("download"):
+        return jsonify({"events": rows})
+    if request.args.get("format", "csv") == "json":
+        return Response(timeline.to_json(rows), mimetype="application/json",
+                        headers={"Content-Disposition": f'attachment; filename="{name}.json"'})
+    return Response(timeline.to_csv(rows), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+
+
+@bp.get("/documents/<int:document_id>/activity")
+@login_required
+def document_activity(document_id: int):
+    document = owned_or_404(Document, document_id)
+    rows = timeline.activity(db.session, timeline.ActivityFilter(document_ids=[document.id]))
+    return _activity_response(rows, f"activity-document-{document.id}")
+
+
+@bp.get("/admin/activity")
+@login_required
+def admin_activity():
+    if not current_user.is_admin:
+        raise APIError(403, "forbidden", "Your role does not allow this.")
+    user_id = request.args.get("user_id")
+    if user_id and not user_id.isdigit():
+        raise APIError(400, "invalid_user_id", "user_id must be a number.")
+    action = request.args.get("action") or None
+    if action and action not in timeline.ACTIONS:
+        raise APIError(400, "invalid_action", f"action must be one of {', '.join(timeline.ACTIONS)}.")
+    rows = timeline.activity(db.session, timeline.ActivityFilter(
+        user_id=int(user_id) if user_id else None, actions=frozenset([action]) if action else None,
+        since=_when("since"), until=_when("until", end_of_day=True)))
+    return _activity_response(rows, "activity")
+
+
+# ------------------------------------------------------------------------------ preferences
+
+@bp.get("/me/preferences")
+@login_required
+def my_preferences():
+    return jsonify(preferences.to_dict(current_user, current_app.config["MIN_CONFIDENCE"]))
+
+
+@bp.put("/me/preferences")
+@login_required
+def set_my_preferences():
+    body = _body()
+    if set(body) - {"min_confidence"}:
+        raise APIError(400, "invalid_fields", "The only preference is min_confidence.")
+    try:
+        preferences.set_min_confidence(db.session, current_user, body.get("min_confidence"), current_app.config["MIN_CONFIDENCE"])
+    except preferences.PreferenceError as exc:
+        raise APIError(422, exc.code, exc.message) from exc
+    return jsonify(preferences.to_dict(current_user, current_app.config["MIN_CONFIDENCE"]))
 
 
 # ------------------------------------------------------------------------------ statistics

@@ -13,6 +13,7 @@ from app.auth.views import safe_next
 from app.documents.intake import ACCEPTED
 from app.extensions import db
 from app.models import Document
+from app.review.activity import ACTIONS
 from app.review.checklist import HAWKEYE
 
 bp = Blueprint("pages", __name__)
@@ -46,7 +47,8 @@ def home():
 def review(document_id: int):
     document = owned_or_404(Document, document_id)
     hawkeye = {point.number: point.name for point in HAWKEYE}
-    return render_template("review.html", document=document, hawkeye=hawkeye)
+    return render_template("review.html", document=document, hawkeye=hawkeye, checklist=HAWKEYE,
+                           deployment_min_confidence=current_app.config["MIN_CONFIDENCE"])
 
 
 @bp.get("/documents/<int:document_id>/changes")
@@ -65,6 +67,27 @@ def admin():
     if not current_user.is_admin:
         abort(403, "Only administrators can open the admin page.")
     return render_template("admin.html")
+
+
+@bp.get("/stats")
+@signed_in_page
+def statistics():
+    return render_template("stats.html", all_scope=current_user.is_admin and request.args.get("scope") == "all",
+                           hawkeye={point.number: point.name for point in HAWKEYE})
+
+
+@bp.get("/help")
+@signed_in_page
+def help_page():
+    return render_template("help.html", hawkeye=HAWKEYE)
+
+
+@bp.get("/admin/activity")
+@signed_in_page
+def admin_activity():
+    if not current_user.is_admin:
+        abort(403, "Only administrators can open the activity page.")
+    return render_template("activity.html", actions=ACTIONS)
 
 
 @bp.get("/login")

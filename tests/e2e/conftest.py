@@ -113,13 +113,15 @@ class PageErrors(list):
 
 @pytest.fixture
 def new_page(browser, stack, request):
-    """new_page(width=1280) → (page, errors). Every page's screenshots go under artifacts/e2e/."""
+    """new_page(width=1280, tour=False) → (page, errors). Every page's screenshots go under artifacts/e2e/."""
     contexts = []
 
-    def make(width: int = 1280, height: int = 900, **options):
+    def make(width: int = 1280, height: int = 900, tour: bool = False, **options):
         context = browser.new_context(viewport={"width": width, "height": height}, accept_downloads=True,
                                       base_url=stack.url, **options)
         contexts.append(context)
+        if not tour:  # the first-run tour is its own test's business; elsewhere it is dismissed already
+            context.add_init_script("localStorage.setItem('ai-prism:tour-dismissed', 'e2e')")
         page = context.new_page()
         errors = PageErrors()
         _watch(page, errors, stack.url)

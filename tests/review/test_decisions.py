@@ -140,6 +140,7 @@ def test_statistics_per_document_user_and_admin(app, make_user):
     boss = app.test_client()
     login(boss, "boss@example.com")
     everything = boss.get("/api/stats?scope=all").get_json()
-    assert everything["acceptance_by_category"] == {"": 1.0, "Evidence": 1.0}
+    assert everything["acceptance_by_category"] == {"(none)": {"accepted": 1, "rejected": 0, "rate": 1.0},
+                                                    "Evidence": {"accepted": 1, "rejected": 0, "rate": 1.0}}
     assert everything["acceptance_by_hawkeye_point"] == {}
     assert "estimated_cost_usd" in everything and "tokens" in everything

@@ -151,3 +151,28 @@ def record_analysis(db: Session, analysis: Analysis, section: Section, found: li
         added += 1
     return added
 
+
+
+# ------------------------------------------------------------------------------ deleting a custom item
+class ItemDeleteError(ValueError):
+    def __init__(self, status: int, code: str, message: str):
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def delete_custom_item(db: Session, item: FeedbackItem, user_id: int, reason: str | None = None) -> dict:
+    """Delete a reviewer's own custom item, in one transaction with its ``delete`` event (whose
+    ``before`` holds the whole item, so the audit still says what was removed). Only custom items can
+    go (an AI item is decided, never deleted: 409), and only by the reviewer who wrote it (403, even
+    for an admin: the words are theirs). Returns the deleted item as it was."""
+    if item.source != "custom":
+        raise ItemDeleteError(409, "not_custom", "Only reviewers' own items can be deleted; reject a model's item instead.")
+    if item.created_by != user_id:
+        raise ItemDeleteError(403, "not_yours", "Only the reviewer who wrote this item can delete it.")
+    before = item.to_dict()
+    db.add(ReviewEvent(document_id=item.document_id, feedback_item_id=item.id, user_id=user_id, action="delete",
+                       before=before, after={"outcome": "applied", "deleted": True}, reason=(reason or "")[:2000] or None))
+    db.flush()
+    db.delete(item)  # review_events.feedback_item_id is SET NULL: the events stay
+    db.commit()
+    return before

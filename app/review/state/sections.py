@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from app.models import Analysis, FeedbackItem, Section
+from app.models import Analysis, FeedbackItem, ReviewEvent, Section
 from app.text_hygiene import xml_safe
 
 from ..quotes import verify_quote
@@ -56,28 +56,42 @@ def _hint(item: FeedbackItem, shift: int = 0) -> tuple[int, int] | None:
     return (item.quote_start + shift, item.quote_end + shift) if item.quote_start is not None else None
 
 
-def rename_section(db: Session, section: Section, title: str) -> Section:
+def _audit(db: Session, by: int | None, action: str, sections: list[Section], before: dict | None = None) -> None:
+    """The audit of a section edit, in the edit's own transaction: one review event naming the sections
+    as they are after it (``by`` None, a script's edit, records nothing). The activity timeline reads it."""
+    if by is None:
+        return
+    db.add(ReviewEvent(document_id=sections[0].document_id, feedback_item_id=None, user_id=by, action=f"section_{action}",
+                       before=before, after={"outcome": "applied", "sections": [
+                           {"id": s.id, "title": s.title, "level": s.level, "position": s.position} for s in sections]}))
+
+
+def rename_section(db: Session, section: Section, title: str, *, by: int | None = None) -> Section:
     title = xml_safe(title or "").strip() if isinstance(title, str) else ""
     if not title or len(title) > 1000:
         raise SectionEditError("invalid_title", "A section title needs 1 to 1000 characters.")
     (section,) = _locked(db, section.id)
+    before = {"title": section.title}
     section.title = title
     _mark_stale(db, section.id)  # the prompt names the section
+    _audit(db, by, "rename", [section], before)
     db.commit()
     return section
 
 
-def change_level(db: Session, section: Section, level) -> Section:
+def change_level(db: Session, section: Section, level, *, by: int | None = None) -> Section:
     """Set the heading level (1 to 9); text, items and analyses are untouched."""
     if not isinstance(level, int) or isinstance(level, bool) or not 1 <= level <= MAX_LEVEL:
         raise SectionEditError("invalid_level", f"level must be a whole number from 1 to {MAX_LEVEL}.")
     (section,) = _locked(db, section.id)
+    before = {"level": section.level}
     section.level = level
+    _audit(db, by, "change_level", [section], before)
     db.commit()
     return section
 
 
-def merge_with_next(db: Session, section: Section) -> Section:
+def merge_with_next(db: Session, section: Section, *, by: int | None = None) -> Section:
     """Append the next section to this one; its analyses and items come along, quotes re-based."""
     nxt_id = db.scalar(select(Section.id).where(Section.document_id == section.document_id,
                                                 Section.position == section.position + 1))
@@ -106,12 +120,13 @@ def merge_with_next(db: Session, section: Section) -> Section:
     db.delete(nxt)
     db.flush()
     _shift_positions(db, section.document_id, position, -1)
+    _audit(db, by, "merge_next", [section], {"merged": {"id": nxt_id}})
     db.commit()
     return section
 
 
 def split_section(db: Session, section: Section, at, title: str | None = None,
-                  max_sections: int | None = None) -> tuple[Section, Section]:
+                  max_sections: int | None = None, *, by: int | None = None) -> tuple[Section, Section]:
     """Split before text paragraph ``at`` (0-based among the section's paragraphs). The new second
     section has no analysis of its own yet; the items whose quotes it holds move into it. Refused when
     the document already has ``max_sections`` sections."""
@@ -154,6 +169,6 @@ def split_section(db: Session, section: Section, at, title: str | None = None,
             item.section_id = new.id
             place_quote(item, tail_text)
     _mark_stale(db, section.id)
+    _audit(db, by, "split", [section, new])
     db.commit()
     return section, new
-

@@ -34,7 +34,15 @@ export function initChat({ documentId, currentSectionId }) {
   const sectionOnly = document.getElementById("chat-section-only");
   const errorBox = document.getElementById("chat-error");
   const send = document.getElementById("chat-send");
+  const exportLink = document.getElementById("chat-export");
   let conversationId = null;
+
+  // The conversation on screen, as a text file (GET …/conversations/{id}?format=text).
+  function setConversation(id) {
+    conversationId = id;
+    exportLink.hidden = !id;
+    if (id) exportLink.href = `/api/documents/${documentId}/conversations/${encodeURIComponent(id)}?format=text`;
+  }
 
   function bubble(role, text) {
     const body = el("div", { class: "chat-body" }, text);
@@ -58,7 +66,7 @@ export function initChat({ documentId, currentSectionId }) {
       const response = await postStream(`/api/documents/${documentId}/chat`, body);
       let text = "";
       for await (const { event, data } of frames(response)) {
-        if (event === "start") conversationId = data.conversation_id;
+        if (event === "start") setConversation(data.conversation_id);
         else if (event === "token") {
           text += data.text;
           reply.body.textContent = text; // streamed as plain text; formatted once complete
@@ -103,7 +111,7 @@ export function initChat({ documentId, currentSectionId }) {
       if (!conversations.length || conversationId) return;
       const { messages } = await api("GET", `/api/documents/${documentId}/conversations/${encodeURIComponent(conversations[0].id)}`);
       if (conversationId || log.childElementCount) return; // the reviewer started typing meanwhile
-      conversationId = conversations[0].id;
+      setConversation(conversations[0].id);
       for (const turn of messages) {
         const shown = bubble(turn.role === "user" ? "user" : "assistant", turn.role === "user" ? turn.content : "");
         if (turn.role !== "user") {
@@ -120,7 +128,7 @@ export function initChat({ documentId, currentSectionId }) {
   restore();
 
   document.getElementById("chat-new").addEventListener("click", () => {
-    conversationId = null;
+    setConversation(null);
     log.replaceChildren();
     input.focus();
   });

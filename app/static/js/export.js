@@ -3,7 +3,7 @@ import { api, describeError, idempotencyKey } from "./api.js";
 import { bytes } from "./format.js";
 import { clear, el, setError } from "./dom.js";
 
-const NAMES = { docx: "Word document with comments", json: "Records (JSON)", csv: "Spreadsheet (CSV)" };
+const NAMES = { docx: "Word document with comments", json: "Records (JSON)", csv: "Spreadsheet (CSV)", package: "complete package (zip)" };
 
 export function initExport(documentId) {
   const form = document.getElementById("export-form");

@@ -41,6 +41,7 @@ export function card(item, hawkeye, handlers) {
   if (item.status !== "pending") button("Revert", "revert", { class: "secondary" });
   button("Edit", "edit", { class: "secondary" });
   if (item.verified && item.quote) button("Show in text", "locate", { class: "secondary" });
+  if (handlers.canDelete && handlers.canDelete(item)) button("Delete", "remove", { class: "secondary danger" });
 
   const node = el("li", {
     class: `fb status-${item.status}`, tabindex: "0", dataset: { itemId: item.id },

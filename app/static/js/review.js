@@ -12,6 +12,10 @@ import { statusLabel } from "./format.js";
 import { notify, notifyError } from "./notices.js";
 import { initCustomFeedback } from "./custom.js";
 import { initJumps } from "./jump.js";
+import { confirmDialog } from "./confirm.js";
+import { initConfidence } from "./confidence.js";
+import { initActivity } from "./timeline.js";
+import { startTour } from "./tour.js";
 import { measureAfterPaint } from "./perf.js";
 import { activeAnalyses, renderProgress } from "./progress.js";
 import { initSectionEditing } from "./structure.js";
@@ -23,6 +27,7 @@ import { initTabs } from "./tabs.js";
 performance.mark("review:start");
 const root = document.getElementById("review");
 const documentId = Number(root.dataset.documentId);
+const userId = Number(root.dataset.userId);
 const hawkeye = JSON.parse(root.dataset.hawkeye || "{}");
 const $ = (id) => document.getElementById(id);
 const nodes = {
@@ -304,12 +309,38 @@ function locate(item) {
   state.focusedItem = item.id;
 }
 
+// A reviewer's own custom item can be deleted (after a confirmation); the server audits it.
+async function remove(item) {
+  const go = await confirmDialog({ title: "Delete this feedback?", message: `“${item.description.slice(0, 200)}” will be removed. The activity log keeps a record of it.`, confirmLabel: "Delete" });
+  if (!go) return;
+  try {
+    await api("DELETE", `/api/feedback/${item.id}`);
+    dropItems([{ id: item.id, section_id: item.section_id }]);
+    notify("Feedback deleted.", "info", 4000);
+  } catch (error) {
+    notifyError(error);
+  }
+}
+
+function dropItems(deleted) {
+  for (const gone of deleted) {
+    state.items.delete(gone.id);
+    state.conflicts.delete(gone.id);
+    refreshNavigatorEntry(gone.section_id);
+  }
+  if (currentSection()) renderSection();
+  stats.refreshSoon();
+  activityTab.refreshSoon();
+}
+
 const handlers = {
   accept: (item) => decide(item, "accept"),
   reject: (item) => decide(item, "reject"),
   revert: (item) => decide(item, "revert"),
   edit,
   locate,
+  remove,
+  canDelete: (item) => item.source === "custom" && item.created_by === userId,
 };
 
 // Clicking a highlighted passage goes back to its feedback card.
@@ -433,7 +464,9 @@ function connectEvents() {
       stats.refreshSoon();
     },
     item(data) {
+      activityTab.refreshSoon();
       if (data.reload) return reloadFeedbackSoon();
+      if (data.deleted) return dropItems(data.deleted);
       data.items = data.items.filter((i) => i.document_id === documentId);
       if (data.items.length === 1) updateItem(data.items[0]);
       else {
@@ -445,8 +478,8 @@ function connectEvents() {
       }
       stats.refreshSoon();
     },
-    sections: () => reloadStructure(),
-    export: (data) => exporter.onEvent(data),
+    sections: () => { activityTab.refreshSoon(); reloadStructure(); },
+    export: (data) => { activityTab.refreshSoon(); exporter.onEvent(data); },
   }, (liveState) => { nodes.live.textContent = liveWords[liveState]; });
 }
 
@@ -464,6 +497,7 @@ async function loadFeedback() {
   const { items, hidden } = await api("GET", `/api/documents/${documentId}/feedback`);
   takeItems(items);
   state.hidden = hidden;
+  showHidden();
   if (!state.sections.length) return;
   const focused = nodes.list.contains(document.activeElement) ? state.focusedItem : null;
   renderNavigator();
@@ -516,6 +550,8 @@ async function load() {
     requestAnimationFrame(() => setTimeout(() => { root.dataset.ready = "true"; }, 0));
     connectEvents();
     stats.load();
+    showHidden();
+    startTour();
   } catch (error) {
     nodes.title.textContent = "This document could not be loaded.";
     setError(nodes.sectionState, describeError(error));
@@ -544,8 +580,14 @@ const custom = initCustomFeedback({
     stats.refreshSoon();
   },
 });
+const activityTab = initActivity(documentId, () => !$("panel-activity").hidden);
+const confidence = initConfidence({ onChange: () => loadFeedback().then(showHidden).catch(notifyError) });
+function showHidden() {
+  confidence.hiddenCount(state.hidden);
+}
 document.querySelector(".tabs").addEventListener("tabchange", (event) => {
   if (event.detail === "tab-stats") stats.load();
+  if (event.detail === "tab-activity") activityTab.load();
 });
 
 function focusedItem() {
