@@ -14,7 +14,6 @@ import logging
 import os
 import queue
 import threading
-import time
 import uuid
 from dataclasses import dataclass, field
 

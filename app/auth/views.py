@@ -13,7 +13,7 @@ from app.extensions import db, redis_clients
 from app.models import ApiToken, User, utcnow
 
 from . import service
-from .access import owned_or_404, require_role, session_only
+from .access import owned_or_404, session_only
 from .throttle import sign_in_throttle
 
 bp = Blueprint("auth", __name__, url_prefix="/api/auth")
