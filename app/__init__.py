@@ -77,6 +77,9 @@ def create_app(config: dict | None = None):
 
     register_task("analysis", offline_analysis)
     register_task("chat", offline_answer)
+    from .review.summary_prompt import offline_summary
+
+    register_task("summary", offline_summary)
     app.extensions["model_chain"] = build_chain(app)
 
     from .auth.admin_views import admin_bp
@@ -86,6 +89,7 @@ def create_app(config: dict | None = None):
     from .chat.views import bp as chat_bp
     from .exports.views import bp as exports_bp
     from .review.views import bp as review_bp
+    from .review.insight_views import bp as insight_bp
     from .health import bp as health_bp
     from .web.pages import bp as pages_bp
     from .web.system import bp as system_bp
@@ -96,6 +100,7 @@ def create_app(config: dict | None = None):
     app.register_blueprint(documents_bp)
     app.register_blueprint(models_bp)
     app.register_blueprint(review_bp)
+    app.register_blueprint(insight_bp)
     app.register_blueprint(chat_bp)
     app.register_blueprint(exports_bp)
     app.register_blueprint(pages_bp)

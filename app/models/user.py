@@ -27,6 +27,8 @@ class User(Timestamped, Base):
     # Bumped when the password changes: sessions and cookies carrying an older value stop working.
     auth_version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The team whose decisions teach the analysis prompt (app/review/learning.py); None: the deployment's.
+    review_group: Mapped[str | None] = mapped_column(String(100))
 
     tokens: Mapped[list[ApiToken]] = relationship(
         back_populates="user", cascade="all, delete-orphan", passive_deletes=True
@@ -60,6 +62,7 @@ class User(Timestamped, Base):
             "display_name": self.display_name,
             "role": self.role,
             "disabled": not self.is_active_account,
+            "review_group": self.review_group,
             "created_at": self.created_at.isoformat() if self.created_at else None,
             "last_login_at": self.last_login_at.isoformat() if self.last_login_at else None,
         }

@@ -49,6 +49,12 @@ def review(document_id: int):
     return render_template("review.html", document=document, hawkeye=hawkeye)
 
 
+@bp.get("/patterns")
+@signed_in_page
+def patterns():
+    return render_template("patterns.html")
+
+
 @bp.get("/admin")
 @signed_in_page
 def admin():

@@ -10,6 +10,8 @@ boto3's real client can be pointed at it with ``endpoint_url``:
                                     JSON string in contentBlockDelta pieces, contentBlockStop,
                                     messageStop "tool_use"
 - POST /model/{id}/invoke           Anthropic messages body in and out
+- a forced tool with a simulated answer of its own (``tool_responders``: `record_summary` from
+  tests/fakes/sim_summary.py) is answered by it unless a queued reply comes first
 - errors: the HTTP status, ``x-amzn-ErrorType`` and a JSON ``message``, as Bedrock sends them
 
 Per model: requests-per-minute and tokens-per-minute limits over a sliding 60 s window, latency,
@@ -36,6 +38,7 @@ from dataclasses import asdict, dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote
 
+from tests.fakes import sim_summary
 from tests.fakes.eventstream import event, exception
 
 ERRORS = {
@@ -111,6 +114,8 @@ class FakeBedrock:
         self.replies: deque[str] = deque()
         self.responder = None  # callable(model_id, body) -> str, for in-process tests
         self.static_reply: str | None = None  # the reply for every call, settable over HTTP
+        # Forced tools with a simulated answer of their own, asked before ``responder`` (tool name → callable).
+        self.tool_responders = {"record_summary": sim_summary.respond}
         self.stats: dict[str, Stats] = defaultdict(Stats)
         self.requests: deque = deque(maxlen=1000)
         self.log: deque = deque(maxlen=500_000)  # (wall time, model id, outcome)
@@ -362,6 +367,9 @@ class FakeBedrock:
 
         with self._lock:
             reply = self.replies.popleft() if self.replies else None
+        forced = (((body.get("toolConfig") or {}).get("toolChoice") or {}).get("tool") or {}).get("name")
+        if reply is None and forced in self.tool_responders:
+            reply = self.tool_responders[forced](model_id, body)
         if reply is None:
             if self.responder:
                 reply = self.responder(model_id, body)
