@@ -85,6 +85,12 @@ def _publish(redis, document: Document, row: DocumentSummary) -> None:
                                                     "verdict": row.verdict})
 
 
+def _log_outcome(document: Document, score: str, items: int, analysed: int) -> None:
+    log.info("analysis of \u201c%s\u201d finished: %s, %s, %s feedback items, %s of %s sections analysed", document.title,
+             document.status.replace("_", " "), score, items, analysed, len(document.sections),
+             extra={**CONSOLE, "document_id": document.id})
+
+
 def _settle_row(db, redis, document, row, state: str, *, reason: str | None = None, code: str | None = None) -> str:
     """Write a summary that holds no model answer: not scored (nothing analysed) or failed."""
     row.state, row.error_code, row.error_message = state, code, (reason or "")[:2000] or None
@@ -93,6 +99,10 @@ def _settle_row(db, redis, document, row, state: str, *, reason: str | None = No
     document.risk_score = None
     document.summary = {"state": state, "not_scored_reason": reason}
     db.commit()
+    if state == "not_scored":
+        _log_outcome(document, "not scored", 0, 0)
+    else:
+        log.warning("summary of \u201c%s\u201d failed: %s", document.title, reason, extra={**CONSOLE, "document_id": document.id})
     _publish(redis, document, row)
     return state
 
@@ -152,8 +162,8 @@ def run_summary(db: Session, redis, chain, document_id: int, *, interval_s: int 
     document.risk_score = answer.risk_score
     document.summary = {k: v for k, v in row.to_dict().items() if k != "document_id"}
     db.commit()
-    log.info("summary of \u201c%s\u201d written by %s: risk score %g, %s", document.title, response.model_id, answer.risk_score,
-             answer.verdict.replace("_", " "), extra={**CONSOLE, "document_id": document_id})
+    _log_outcome(document, f"risk score {answer.risk_score:g} ({answer.verdict.replace('_', ' ')}, summary by {response.model_id})",
+                 len(items), len(completed))
     _publish(redis, document, row)
     return "completed"
 

@@ -1,5 +1,7 @@
 """document summaries written by the model, the learning loop's team and switch, what it changed
 
+Data: documents.risk_score (the old count-based formula) is cleared; the summary job writes it again.
+
 Revision ID: 0005_i18a
 Revises: 0004_state
 Create Date: 2026-12-02 18:00:00
@@ -57,6 +59,9 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('review_group', sa.String(length=100), nullable=True))
     with op.batch_alter_table('analyses', schema=None) as batch_op:
         batch_op.add_column(sa.Column('learning', JSON, nullable=True))
+    # The old score was a formula over item counts shown as if a model had judged the document: it
+    # goes; each document is scored again by its next summary (after a decision or an analysis).
+    op.execute("UPDATE documents SET risk_score = NULL")
 
 
 def downgrade() -> None:
