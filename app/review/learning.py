@@ -25,7 +25,7 @@ from app.models import AppSetting, Document, FeedbackItem, Section, User
 from .boundary import one_line
 
 SETTING_KEY = "learning"
-SCAN_LIMIT = 20_000  # newest decided items read per team: bounded work per analysis
+SCAN_LIMIT = 5000  # newest decided items read per team: bounded work per analysis and per feedback load
 SECTION_KINDS = {
     "Background": re.compile(r"background|introduction|context|overview|summary", re.I),
     "Timeline": re.compile(r"timeline|chronology|sequence of events", re.I),
