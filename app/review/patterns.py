@@ -62,7 +62,7 @@ def recurring(db: Session, user_id: int | None) -> list[dict]:
                 "description": cluster[0][0].description, "count": len(cluster),
                 "documents": [{"id": d, "title": t} for d, t in sorted(documents.items())],
                 "examples": [{"item_id": i.id, "document_id": i.document_id, "quote": i.quote[:300]}
-                             for i, _, _ in cluster if i.quote][:3],
+                             for i, _, _ in cluster if i.quote and i.verified][:3],  # only quotes found in the text
             })
     found.sort(key=lambda p: (-len(p["documents"]), -p["count"], p["kind"], str(p["key"])))
     return found[:MAX_PATTERNS]

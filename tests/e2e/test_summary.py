@@ -40,5 +40,32 @@ def test_the_summary_tab_shows_the_models_summary_of_a_finished_document(new_pag
     expect(finish).to_have_attribute("data-state", "completed")
     expect(finish.locator("[data-verdict]")).to_have_text("Needs work")
     shot(page, "summary-before-export")
+
+    # An item id in a key risk opens that item's card on the Feedback tab.
+    page.get_by_role("tab", name="Summary").click()
+    target = key_risks.first.locator("button.summary-item").first
+    item_id = target.get_attribute("data-item-id")
+    target.click()
+    expect(page.get_by_role("tab", name="Feedback")).to_have_attribute("aria-selected", "true")
+    card = page.locator(f'li.fb[data-item-id="{item_id}"]')
+    expect(card).to_be_focused()
+    expect(card).to_contain_text("Say who owns the fix.")
     assert page.evaluate("window.__pwned") is None
+    assert not errors, errors
+
+
+def test_the_patterns_page_lists_an_issue_found_in_two_documents(new_page, stack):
+    page, errors = new_page()
+    sign_in(page, stack.url)
+    for name in ("first.md", "second.md"):
+        upload(page, name, b"# Findings\n\nThe refund was late and nobody called the customer back.\n")
+        page.get_by_role("button", name="Analyse all").click()
+        expect(page.locator("#doc-status")).to_have_attribute("data-status", "completed", timeout=60_000)
+    page.get_by_role("link", name="Patterns").click()
+    ownership = page.locator("li.pattern", has=page.get_by_role("heading", name="Ownership", exact=True))
+    expect(ownership.locator(".pattern-count")).to_contain_text(re.compile(r"in [2-9]\d* documents"))
+    expect(ownership.get_by_role("link", name="first")).to_be_visible()
+    expect(ownership.get_by_role("link", name="second")).to_be_visible()
+    expect(ownership.locator("q").first).to_have_text("The refund was late and")
+    shot(page, "patterns")
     assert not errors, errors

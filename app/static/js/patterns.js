@@ -13,7 +13,7 @@ function entry(p) {
       el("span", { class: "badge pattern-count" }, `${p.count} items in ${p.documents.length} documents`)),
     el("p", {}, p.description),
     el("p", { class: "small" }, "Documents: ",
-      p.documents.map((d, i) => [i ? ", " : "", el("a", { href: `/documents/${d.id}` }, d.title)])),
+      ...p.documents.flatMap((d, i) => [i ? ", " : "", el("a", { href: `/documents/${d.id}` }, d.title)])),
     p.examples.length ? el("ul", { class: "small" }, p.examples.map((x) => el("li", {}, el("q", {}, x.quote)))) : null);
 }
 

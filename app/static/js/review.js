@@ -551,7 +551,13 @@ const sectionTools = initSectionEditing({
 });
 const stats = initStats(documentId);
 const summary = initSummary(documentId, [[document.getElementById("summary-view"), {}],
-  [document.getElementById("export-summary"), { brief: true }]]);
+  [document.getElementById("export-summary"), { brief: true }]], (itemId) => {
+  const item = state.items.get(itemId);
+  if (!item) return notify("That item is no longer shown (a newer analysis replaced it, or it is filtered out).", "info");
+  tabs.select("tab-feedback");
+  select(state.sections.findIndex((s) => s.id === item.section_id));
+  cardNode(itemId)?.focus();
+});
 const exporter = initExport(documentId);
 const chat = initChat({ documentId, currentSectionId: () => currentSection()?.id });
 const custom = initCustomFeedback({

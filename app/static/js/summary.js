@@ -16,7 +16,8 @@ function pointed(title, entries) {
   return el("div", { class: "summary-part" }, el("h3", {}, title),
     el("ul", {}, entries.map((entry) => el("li", {},
       el("span", {}, entry.text), " ",
-      el("span", { class: "small muted" }, `(items ${entry.item_ids.map((id) => `#${id}`).join(", ")})`),
+      el("span", { class: "small muted" }, "(items ", ...entry.item_ids.flatMap((id, i) => [i ? ", " : "",
+        el("button", { type: "button", class: "link summary-item", dataset: { itemId: id } }, `#${id}`)]), ")"),
       (entry.quotes || []).length ? el("div", { class: "small" }, entry.quotes.map((q) => el("q", { class: "summary-quote" }, q))) : null))));
 }
 
@@ -42,8 +43,15 @@ export function render(node, s, { brief = false } = {}) {
   node.append(el("p", { class: "small muted" }, `Written by ${s.model}${s.provider === "offline" ? " (counted, not written by a model)" : ""}.`));
 }
 
-export function initSummary(documentId, containers) {
+// ``onItem(id)``: a click on an item id (the review page opens the item's card).
+export function initSummary(documentId, containers, onItem = () => {}) {
   let timer = null;
+  for (const [node] of containers) {
+    node.addEventListener("click", (event) => {
+      const button = event.target.closest("button.summary-item");
+      if (button) onItem(Number(button.dataset.itemId));
+    });
+  }
   async function load() {
     try {
       const s = await api("GET", `/api/documents/${documentId}/summary`);
