@@ -133,6 +133,8 @@ def test_once_per_settle_then_at_most_once_per_interval_under_a_stream_of_decisi
         stop_processes(worker)
     during = [t for t in calls[1:]]
     gaps = [b - a for a, b in zip(calls, calls[1:])]
+    print(f"summaries: 1 for the settle, {len(during)} for 100 decisions in {last_decision - started:.1f} s; "
+          f"gaps {[round(g, 2) for g in gaps]} s (interval {interval} s)")
     assert decided == 100 and during, "decisions brought a new summary"
     assert min(gaps) >= interval - 0.05, gaps  # never more than once per interval per document
     assert len(during) <= math.ceil((last_decision - started) / interval) + 1, (len(during), gaps)
