@@ -80,6 +80,11 @@ def create_app(config: dict | None = None):
     from .review.revision_prompt import offline_check
 
     register_task("revision_check", offline_check)
+
+    from .review.summary_prompt import offline_summary
+
+    register_task("summary", offline_summary)
+
     app.extensions["model_chain"] = build_chain(app)
 
     from .auth.admin_views import admin_bp
@@ -90,6 +95,7 @@ def create_app(config: dict | None = None):
     from .exports.views import bp as exports_bp
     from .review.views import bp as review_bp
     from .review.revision_views import bp as revision_bp
+    from .review.insight_views import bp as insight_bp
     from .health import bp as health_bp
     from .web.pages import bp as pages_bp
     from .web.system import bp as system_bp
@@ -101,6 +107,7 @@ def create_app(config: dict | None = None):
     app.register_blueprint(models_bp)
     app.register_blueprint(review_bp)
     app.register_blueprint(revision_bp)
+    app.register_blueprint(insight_bp)
     app.register_blueprint(chat_bp)
     app.register_blueprint(exports_bp)
     app.register_blueprint(pages_bp)

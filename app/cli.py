@@ -115,6 +115,7 @@ def analyze_command(files: tuple[Path, ...], email: str | None, timeout: int) ->
     from .models import Document, User
     from .review import state
     from .review import service as review
+    from .review.summary import summary_view
     from .storage import storage
 
     app = current_app._get_current_object()
@@ -148,13 +149,20 @@ def analyze_command(files: tuple[Path, ...], email: str | None, timeout: int) ->
             if done == len(analyses) or time.monotonic() > deadline:
                 break
             time.sleep(1)
+    if inline:  # the summaries the settled documents asked for, written here too
+        fair_queue.feed(redis, extra_idle=fair_queue.MAX_MOVES)
+        SimpleWorker([queue("analysis", redis)], connection=redis, serializer=SERIALIZER).work(burst=True)
+        db.session.expire_all()
     failed = 0
     for document_id in documents:
         document = db.session.get(Document, document_id)
         analyses = state.current_analyses(db.session, document_id)
         bad = [a for a in analyses if a.status != "completed"]
         failed += len(bad)
-        score = "not scored" if document.risk_score is None else f"risk score {document.risk_score}"
+        written = summary_view(db.session, document)
+        score = (f"risk score {written['risk_score']:g} ({written['verdict'].replace('_', ' ')}, {written['model']})"
+                 if written["state"] == "completed" else "not scored" if written["state"] == "not_scored"
+                 else f"summary {written['state']}")
         click.echo(f"{document.original_filename}: {document.status}, {score}, "
                    f"{len(analyses) - len(bad)}/{len(analyses)} sections analysed")
         for analysis in bad:

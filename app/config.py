@@ -230,6 +230,13 @@ def load_settings(environ=None) -> dict:
         "USER_STORAGE_QUOTA_BYTES": _int(env, "USER_STORAGE_QUOTA_MB", 1024, minimum=1) * 1024 * 1024,
         "MAX_JSON_BYTES": _int(env, "MAX_JSON_KB", 1024, minimum=16) * 1024,
         "MIN_CONFIDENCE": _float(env, "MIN_CONFIDENCE", 0.3),
+        # A document's summary runs again after decisions at most once per this many seconds.
+        "SUMMARY_REFRESH_INTERVAL_S": _int(env, "SUMMARY_REFRESH_INTERVAL_S", 60, minimum=1),
+        # The learning loop (app/review/learning.py): on unless switched off here or by an admin.
+        "LEARNING_ENABLED": _bool(env, "LEARNING_ENABLED", True),
+        "LEARNING_MIN_DECISIONS": _int(env, "LEARNING_MIN_DECISIONS", 10, minimum=1),
+        "LEARNING_LOW_ACCEPTANCE": _float(env, "LEARNING_LOW_ACCEPTANCE", 0.3),
+        "LEARNING_EXAMPLE_TOKENS": _int(env, "LEARNING_EXAMPLE_TOKENS", 600, minimum=0),
         # Where browsers fetch /static/… from: a CDN (e.g. CloudFront) in front of the app; empty: the app.
         "STATIC_BASE_URL": _str(env, "STATIC_BASE_URL", "").rstrip("/"),
         "SCHEDULER_INTERVAL_SECONDS": _int(env, "SCHEDULER_INTERVAL_SECONDS", 60, minimum=1),

@@ -10,8 +10,9 @@ from rq import get_current_job
 from app.auth.service import purge_expired_tokens as purge_tokens
 from app.extensions import db
 from app.llm.types import Sampling
-from app.review import outcome
+from app.review import summary
 from app.review import service as review
+from app.review.learning import LearningSettings
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,7 @@ def analyse_section(analysis_id: int) -> str:
             db.session, _redis(), current_app.extensions["model_chain"], analysis_id,
             max_total_wait_s=current_app.config["ANALYSIS_MAX_WAIT_S"],
             max_chunks=current_app.config["MAX_CHUNKS_PER_ANALYSIS"], sampling=Sampling.from_config(current_app.config),
+            learning_settings=LearningSettings.from_config(current_app.config),
         )
     except Exception as exc:
         db.session.rollback()
@@ -62,9 +64,17 @@ def reconcile_revisions() -> list[int]:
     return revision.reconcile(db.session, _redis())
 
 
-def summarise_document(document_id: int) -> float | None:
-    summary = outcome.summarise(db.session, _redis(), document_id)
-    return summary["risk_score"] if summary else None
+def summarise_document(document_id: int) -> str:
+    try:
+        return summary.run_summary(db.session, _redis(), current_app.extensions["model_chain"], document_id,
+                                   interval_s=current_app.config["SUMMARY_REFRESH_INTERVAL_S"],
+                                   sampling=Sampling.from_config(current_app.config))
+    except Exception as exc:
+        db.session.rollback()
+        job = get_current_job()
+        if job is None or not job.retries_left:
+            summary.fail_after_crashes(db.session, _redis(), document_id, exc)
+        raise
 
 
 def reconcile_analyses() -> list[int]:

@@ -94,3 +94,18 @@ def account_events(user_id: int):
         select(AccountEvent).where(AccountEvent.user_id == user.id).order_by(AccountEvent.id.desc())
     ).all()
     return jsonify({"events": [e.to_dict() for e in events]})
+
+
+@admin_bp.post("/<int:user_id>/group")
+@session_only
+@require_role("admin")
+def set_group(user_id: int):
+    """The team whose decisions teach this user's analyses (app/review/learning.py); null: the deployment's."""
+    body = json_body()
+    group = body.get("group")
+    if group is not None and (not isinstance(group, str) or len(group.strip()) > 100):
+        raise APIError(400, "invalid_group", "group must be text of at most 100 characters, or null.")
+    user = _user_or_404(user_id)
+    user.review_group = " ".join(group.split())[:100] or None if group else None
+    db.session.commit()
+    return jsonify({"user": user.to_dict()})

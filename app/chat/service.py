@@ -40,10 +40,10 @@ def _clip(text: str, tokens: int) -> str:
 
 def context_block(db: Session, document: Document, section: Section | None) -> str:
     parts = [f"Document: {one_line(document.title)}"]
-    if document.summary:
+    if isinstance(document.summary, dict) and document.summary.get("state") == "completed":
         summary = document.summary
-        parts.append(f"Risk score: {summary.get('risk_score')}. Key risks: " +
-                     "; ".join(r["description"] for r in summary.get("key_risks", [])))
+        parts.append(f"Risk score (the model's summary): {summary.get('risk_score')}. Key risks: " +
+                     "; ".join(str(r.get("text", "")) for r in summary.get("key_risks", [])))
     if section is not None:
         parts.append(f"Current section: {one_line(section.title)}\n{_clip(section.text, CONTEXT_TOKENS // 2)}")
         items = section_items(db, section.id)  # the live items only, never superseded ones

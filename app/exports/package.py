@@ -23,9 +23,12 @@ from .report import build_report
 
 
 def package_summary(session: Session, document: Document) -> dict | None:
-    """The document's summary as the package carries it: today the computed one (risk score, key
-    risks, recommendations, compliance concerns, counts) the summary job stores on the document."""
-    return document.summary if isinstance(document.summary, dict) else None
+    """The document's summary as GET …/summary gives it: the model's (or the offline reviewer's)
+    risk score with reasons, key risks with their items, recommendations, compliance concerns and
+    verdict, or its state (pending, deferred, failed, not scored) while there is none."""
+    from app.review.summary import summary_view
+
+    return summary_view(session, document)
 
 
 def _json(data) -> bytes:

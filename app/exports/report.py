@@ -44,6 +44,11 @@ def build_report(document, sections, items, summary: dict | None, activity: list
     else:
         reason = (summary or {}).get("not_scored_reason") or "No summary has been computed yet."
         out.add_paragraph(_text(f"Not scored: {reason}"))
+    verdict = (summary or {}).get("verdict")
+    if verdict:
+        out.add_paragraph(_text(f"Verdict: {str(verdict).replace('_', ' ')}"))
+    for reason in (summary or {}).get("reasons") or []:
+        out.add_paragraph(_text(reason if isinstance(reason, str) else str(reason)), style="List Bullet")
     counts = {status: sum(1 for i in items if i.status == status) for status in DECISION}
     custom = sum(1 for i in items if i.source == "custom")
     out.add_paragraph(f"{len(items)} items: {counts['accepted']} accepted, {counts['rejected']} rejected, "
@@ -63,6 +68,8 @@ def build_report(document, sections, items, summary: dict | None, activity: list
         line = risk.get("description") or risk.get("text") or ""
         level = risk.get("risk_level")
         out.add_paragraph(_text(f"{line} ({level} risk)" if level else line), style="List Bullet")
+        for quote in risk.get("quotes") or []:
+            out.add_paragraph(_text(f"\u201c{quote}\u201d"), style="List Bullet 2")
 
     out.add_heading("Items by section", 1)
     by_section: dict[int, list] = {}

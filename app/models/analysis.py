@@ -51,6 +51,8 @@ class Analysis(Timestamped, Base):
     # How many chunks the section holds; more than ``chunks`` when MAX_CHUNKS_PER_ANALYSIS cut it short.
     chunks_total: Mapped[int | None] = mapped_column(Integer)
     items_dropped: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+    # What the learning loop put in this analysis's prompt: {"team", "rarely_accepted", "example_item_ids"}.
+    learning: Mapped[dict | None] = mapped_column(JSONType)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 

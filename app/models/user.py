@@ -31,6 +31,10 @@ class User(Timestamped, Base):
     # never apply it below MIN_CONFIDENCE (app.review.preferences).
     min_confidence: Mapped[float | None] = mapped_column(Float)
 
+
+    # The team whose decisions teach the analysis prompt (app/review/learning.py); None: the deployment's.
+    review_group: Mapped[str | None] = mapped_column(String(100))
+
     tokens: Mapped[list[ApiToken]] = relationship(
         back_populates="user", cascade="all, delete-orphan", passive_deletes=True
     )
@@ -63,6 +67,7 @@ class User(Timestamped, Base):
             "display_name": self.display_name,
             "role": self.role,
             "disabled": not self.is_active_account,
+            "review_group": self.review_group,
             "created_at": self.created_at.isoformat() if self.created_at else None,
             "last_login_at": self.last_login_at.isoformat() if self.last_login_at else None,
         }

@@ -4,6 +4,8 @@ data blocks inside a random per-request boundary (see `boundary`), so nothing in
 block or pose as instructions."""
 from __future__ import annotations
 
+import json
+
 from app.llm.types import ModelRequest, OutputTool, Sampling
 
 from .boundary import Boundary, one_line
@@ -37,6 +39,8 @@ as your whole reply, nothing else:
 "hawkeye_refs": [11], "risk_level": "High|Medium|Low", "confidence": 0.0-1.0, "quote": "exact text"}}]}}
 Return {{"feedback_items": []}} when the section has nothing to improve."""
 
+RARELY_LABEL = "Categories reviewers here rarely accept"
+EXAMPLES_LABEL = "Examples reviewers here accepted"
 REPAIR = ("Your previous answer could not be used: {error} Reply again with only the JSON object described "
           "in the instructions, with the same findings.")
 FEEDBACK_TOOL = OutputTool(
@@ -64,7 +68,11 @@ def split_chunks(text: str, limit: int = CHUNK_CHARS) -> list[tuple[int, str]]:
 
 def analysis_request(*, document_title: str, section_title: str, chunk: str, chunk_index: int, chunks: int,
                      previous_title: str | None, next_title: str | None, guidelines: str | None,
-                     guidelines_mode: str | None, sampling: Sampling, all_titles: list[str], first_section: bool) -> ModelRequest:
+                     guidelines_mode: str | None, sampling: Sampling, all_titles: list[str], first_section: bool,
+                     lesson=None) -> ModelRequest:
+    """One chunk's request. ``lesson`` (app/review/learning.py) adds what this team's reviewers decided:
+    in the user message, after the cached system prompt, so the cache still holds; reviewer text only
+    inside data blocks, before the section text (which stays the last block)."""
     guidelines_text = guidelines_in_use(guidelines, guidelines_mode)
     context = [f"Document title: {one_line(document_title)}", f"Section under review: {one_line(section_title)}"]
     if previous_title:
@@ -72,13 +80,26 @@ def analysis_request(*, document_title: str, section_title: str, chunk: str, chu
     if next_title:
         context.append(f"Next section: {one_line(next_title)}")
     context_text = "\n".join(context)
-    boundary = Boundary(context_text, chunk, guidelines_text or "")
+    rarely = "\n".join(one_line(c, 100) for c in lesson.rarely_accepted) if lesson else ""
+    examples = "\n".join(json.dumps({k: v for k, v in e.items() if k != "id"}, ensure_ascii=False)
+                         for e in lesson.examples) if lesson else ""
+    boundary = Boundary(context_text, chunk, guidelines_text or "", rarely, examples)
     blocks = [boundary.block("Document context", context_text)]
     if guidelines_text:
         blocks.append(boundary.block(GUIDELINES_LABEL, guidelines_text))
+    notes = []
+    if rarely:
+        blocks.append(boundary.block(RARELY_LABEL, rarely))
+        notes.append(f'Reviewers here rarely accept feedback in the categories of the "{RARELY_LABEL}" block: raise an '
+                     "item in them only when the problem is serious and specific to this text.")
+    if examples:
+        blocks.append(boundary.block(EXAMPLES_LABEL, examples))
+        notes.append(f'The "{EXAMPLES_LABEL}" block holds feedback reviewers here accepted on sections like this one (JSON, '
+                     "one per line): match their specificity and tone; they are about other documents, never findings here.")
     part = f" (part {chunk_index + 1} of {chunks})" if chunks > 1 else ""
     blocks.append(boundary.block(f"Section text{part}", chunk))
-    user = "\n\n".join(blocks) + f"\n\nReview the section text: the last block between {boundary.token} lines."
+    user = "\n\n".join(blocks) + "".join(f"\n\n{note}" for note in notes)
+    user += f"\n\nReview the section text: the last block between {boundary.token} lines."
     return ModelRequest(
         system=SYSTEM.format(checklist=checklist_text(guidelines, guidelines_mode)),
         messages=[{"role": "user", "text": user, "cache": False}],

@@ -18,7 +18,7 @@ from app.llm.errors import CapacityExhausted, ModelsUnusable, RequestInvalid
 from app.llm.types import Sampling
 from app.models import Analysis, Document, Section, User, utcnow
 
-from . import prompts
+from . import learning, prompts
 from . import state
 from .outcome import ACTIVE, locked_document, settle_document
 from .schema import Item, OutputInvalid, parse_items, parse_tool_input
@@ -168,12 +168,12 @@ def _merge_duplicates(items: list[Item]) -> list[Item]:
 
 
 def run_analysis(db: Session, redis, chain, analysis_id: int, *, max_total_wait_s: float = 1800,
-                 max_chunks: int | None = None, sampling: Sampling = Sampling()) -> str:
+                 max_chunks: int | None = None, sampling: Sampling = Sampling(), learning_settings=None) -> str:
     """The job body. Returns the analysis status it leaves behind. A section longer than
     ``max_chunks`` chunks is reviewed on its first ``max_chunks`` only, and the analysis says so
     (``chunks`` < ``chunks_total``): one section never becomes hundreds of model calls. ``sampling``:
     BEDROCK_MAX_TOKENS and BEDROCK_TEMPERATURE (the job passes the app's; the defaults are the
-    settings' defaults)."""
+    settings' defaults). ``learning_settings``: the learning loop's (app/review/learning.py); None leaves it out."""
     analysis = db.get(Analysis, analysis_id)
     if analysis is None or analysis.finished:
         return analysis.status if analysis else "missing"
@@ -185,6 +185,8 @@ def run_analysis(db: Session, redis, chain, analysis_id: int, *, max_total_wait_
     analysis.attempts += 1
     analysis.error_code = analysis.error_message = None
     analysis.chunks, analysis.chunks_total = len(chunks), len(all_chunks)
+    lesson = learning.lesson_for(db, document, section, learning_settings)
+    analysis.learning = lesson.record() if lesson else None
     db.commit()
     events.publish(redis, document.id, "analysis", analysis.to_dict())
     titles = [s.title for s in document.sections]
@@ -202,7 +204,7 @@ def run_analysis(db: Session, redis, chain, analysis_id: int, *, max_total_wait_
                 chunks=len(chunks), previous_title=titles[index - 1] if index > 0 else None,
                 next_title=titles[index + 1] if index + 1 < len(titles) else None,
                 guidelines=document.guidelines_text, guidelines_mode=document.guidelines_mode,
-                sampling=sampling, all_titles=titles, first_section=section.position == 0,
+                sampling=sampling, all_titles=titles, first_section=section.position == 0, lesson=lesson,
             )
             try:
                 found, lost, response = _ask(chain, request, context)

@@ -16,7 +16,7 @@ from app.models import Analysis, Document, FeedbackItem, ReviewEvent, Section
 from app.security import rate_limit
 
 from . import activity as timeline
-from . import decisions, live, preferences, reanalysis, service, state
+from . import decisions, learning, live, preferences, reanalysis, service, state, summary
 from . import stats as statistics
 
 bp = Blueprint("review", __name__, url_prefix="/api")
@@ -113,7 +113,10 @@ def feedback(document_id: int):
         raise APIError(400, "invalid_min_confidence", "min_confidence must be a number from 0 to 1.") from exc
     items = state.live_items(db.session, [document.id])
     shown = [i for i in items if i.source == "custom" or (i.confidence or 0) >= threshold]
-    return jsonify({"items": [i.to_dict() for i in shown], "hidden": len(items) - len(shown), "min_confidence": threshold})
+    # Categories this team's reviewers rarely accept (the learning loop): the page shows their items collapsed.
+    rarely = learning.rarely_accepted_for(db.session, document, learning.LearningSettings.from_config(current_app.config))
+    return jsonify({"items": [i.to_dict() for i in shown], "hidden": len(items) - len(shown), "min_confidence": threshold,
+                    "rarely_accepted": rarely})
 
 
 # ------------------------------------------------------------------------------ decisions
@@ -142,6 +145,7 @@ def decide(item_id: int):
     except decisions.DecisionError as exc:
         raise _decision_error(exc) from exc
     live.items_changed(_redis(), item.document_id, [item], current_user.id)
+    summary.after_decisions(db.session, _redis(), item.document_id)
     return jsonify(item.to_dict())
 
 
@@ -155,6 +159,7 @@ def edit_item(item_id: int):
     except decisions.DecisionError as exc:
         raise _decision_error(exc) from exc
     live.items_changed(_redis(), item.document_id, [item], current_user.id)
+    summary.after_decisions(db.session, _redis(), item.document_id)
     return jsonify(item.to_dict())
 
 
@@ -171,6 +176,7 @@ def add_custom(document_id: int):
     except decisions.DecisionError as exc:
         raise _decision_error(exc) from exc
     live.items_changed(_redis(), document.id, [item], current_user.id)
+    summary.after_decisions(db.session, _redis(), document.id)
     return jsonify(item.to_dict()), 201
 
 
@@ -187,6 +193,7 @@ def decide_all(document_id: int):
     except decisions.DecisionError as exc:
         raise _decision_error(exc) from exc
     live.items_changed(_redis(), document.id, items, current_user.id)
+    summary.after_decisions(db.session, _redis(), document.id)
     return jsonify({"items": [i.to_dict() for i in items]})
 
 
@@ -306,6 +313,15 @@ def set_my_preferences():
     except preferences.PreferenceError as exc:
         raise APIError(422, exc.code, exc.message) from exc
     return jsonify(preferences.to_dict(current_user, current_app.config["MIN_CONFIDENCE"]))
+
+
+# ------------------------------------------------------------------------------ summary
+
+@bp.get("/documents/<int:document_id>/summary")
+@login_required
+def document_summary(document_id: int):
+    document = owned_or_404(Document, document_id)
+    return jsonify(summary.summary_view(db.session, document))
 
 
 # ------------------------------------------------------------------------------ statistics

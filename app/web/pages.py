@@ -61,6 +61,12 @@ def changes(document_id: int):
     return render_template("changes.html", document=document)
 
 
+@bp.get("/patterns")
+@signed_in_page
+def patterns():
+    return render_template("patterns.html")
+
+
 @bp.get("/admin")
 @signed_in_page
 def admin():

@@ -10,6 +10,9 @@ boto3's real client can be pointed at it with ``endpoint_url``:
                                     JSON string in contentBlockDelta pieces, contentBlockStop,
                                     messageStop "tool_use"
 - POST /model/{id}/invoke           Anthropic messages body in and out
+- a forced tool with a simulated answer of its own (``tool_responders``: `record_summary` from
+  tests/fakes/sim_summary.py, `record_revision_check` from tests/fakes/sim_revision.py) is answered
+  by it unless a queued reply comes first
 - errors: the HTTP status, ``x-amzn-ErrorType`` and a JSON ``message``, as Bedrock sends them
 
 Per model: requests-per-minute and tokens-per-minute limits over a sliding 60 s window, latency,
@@ -38,6 +41,7 @@ from dataclasses import asdict, dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote
 
+from tests.fakes import sim_revision, sim_summary
 from tests.fakes.eventstream import event, exception
 
 ERRORS = {
@@ -113,6 +117,10 @@ class FakeBedrock:
         self.replies: deque[str] = deque()
         self.responder = None  # callable(model_id, body) -> str, for in-process tests
         self.static_reply: str | None = None  # the reply for every call, settable over HTTP
+        # Forced tools with a simulated answer of their own, asked before ``responder`` (tool name → callable).
+        # A responder may answer None (a repair turn it leaves to ``responder``).
+        self.tool_responders = {"record_summary": sim_summary.respond,
+                                sim_revision.TOOL: lambda model_id, body: sim_revision.respond(body)}
         self.stats: dict[str, Stats] = defaultdict(Stats)
         self.requests: deque = deque(maxlen=1000)
         self.log: deque = deque(maxlen=500_000)  # (wall time, model id, outcome)
@@ -364,10 +372,9 @@ class FakeBedrock:
 
         with self._lock:
             reply = self.replies.popleft() if self.replies else None
-        if reply is None:
-            from tests.fakes.sim_revision import respond as simulated_tool  # forced tools the simulator answers
-
-            reply = simulated_tool(body)
+        forced = (((body.get("toolConfig") or {}).get("toolChoice") or {}).get("tool") or {}).get("name")
+        if reply is None and forced in self.tool_responders:
+            reply = self.tool_responders[forced](model_id, body)
         if reply is None:
             if self.responder:
                 reply = self.responder(model_id, body)

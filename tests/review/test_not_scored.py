@@ -7,6 +7,7 @@ from sqlalchemy import select, update
 from app.extensions import db
 from app.models import Analysis, Document
 from app.review import outcome
+from app.review import summary as summaries
 from app.review.stats import document_stats
 from tests.conftest import login
 from tests.documents.corpus import headed_sections
@@ -37,8 +38,8 @@ def test_all_analyses_failed_means_not_scored_with_the_reason(app, make_user):
         db.session.execute(update(Analysis).where(Analysis.document_id == document_id).values(
             status="failed", error_code="model_unavailable", error_message="Every model in the chain refused the request."))
         db.session.commit()
-        summary = outcome.summarise(db.session, app.extensions["redis"], document_id)
-        assert summary["risk_score"] is None
+        outcome.settle_document(db.session, app.extensions["redis"], document_id)  # as the last analysis job does
+        assert summaries.run_summary(db.session, app.extensions["redis"], app.extensions["model_chain"], document_id) == "not_scored"
         document = db.session.get(Document, document_id)
         assert document.risk_score is None and document.status == "failed"
         stats = document_stats(db.session, document)
@@ -59,7 +60,10 @@ def test_one_completed_section_is_scored_and_has_no_reason(app, make_user):
         db.session.execute(update(Analysis).where(Analysis.document_id == document_id).values(status="failed", error_code="x"))
         db.session.execute(update(Analysis).where(Analysis.id == first).values(status="completed", error_code=None))
         db.session.commit()
-        summary = outcome.summarise(db.session, app.extensions["redis"], document_id)
-    assert summary["risk_score"] == 0.0 and summary["not_scored_reason"] is None
+        outcome.settle_document(db.session, app.extensions["redis"], document_id)  # as the last analysis job does
+        assert summaries.run_summary(db.session, app.extensions["redis"], app.extensions["model_chain"], document_id) == "completed"
+    summary = client.get(f"/api/documents/{document_id}/summary").get_json()
+    assert summary["state"] == "completed" and summary["risk_score"] == 0.0 and summary["verdict"] == "ready"
+    assert summary["model"] == "offline-rules" and "offline rules reviewer" in summary["reasons"][0]
     detail = client.get(f"/api/documents/{document_id}").get_json()
     assert detail["risk_score"] == 0.0 and detail["not_scored_reason"] is None

@@ -9,6 +9,7 @@ from tests.conftest import _clean, app_config, login
 from tests.documents.corpus import headed_sections
 from tests.review.conftest import start_worker
 from tests.review.test_analysis import analyse, upload, wait_for
+from tests.support.prompts import analysis_bodies
 
 pytestmark = pytest.mark.slow
 SETTINGS = {"BEDROCK_MAX_TOKENS": 3000, "BEDROCK_TEMPERATURE": 0.65}
@@ -35,7 +36,7 @@ def test_analysis_jobs_send_the_configured_max_tokens_and_temperature(tuned_app,
     env = {**worker_env, **{k: str(v) for k, v in SETTINGS.items()}}
     assert start_worker(env, "--burst").wait(timeout=90) == 0
     assert {r.status for r in wait_for(tuned_app, document["id"])} == {"completed"}
-    analysis_calls = [body for _, _, body in fake.requests if "toolConfig" in body or "feedback_items" in str(body.get("system"))]
+    analysis_calls = analysis_bodies(fake)
     assert len(analysis_calls) == 2
     for body in analysis_calls:
         assert body["inferenceConfig"] == {"maxTokens": 3000, "temperature": 0.65}

@@ -31,3 +31,14 @@ def user_text(body: dict) -> str:
 def section_text_of(body: dict) -> str:
     """The section under review: the last data block of an analysis request."""
     return data_blocks(user_text(body))[-1]
+
+
+def forced_tool(body: dict) -> str | None:
+    """The name of the tool a Converse request forces, if any (record_feedback, record_summary)."""
+    return (((body.get("toolConfig") or {}).get("toolChoice") or {}).get("tool") or {}).get("name")
+
+
+def analysis_bodies(fake) -> list[dict]:
+    """The analysis requests the fake received (tool or text form), leaving out summaries and chat."""
+    return [body for _, _, body in fake.requests
+            if forced_tool(body) == "record_feedback" or "feedback_items" in str(body.get("system"))]

@@ -22,6 +22,7 @@ import { initSectionEditing } from "./structure.js";
 import { marksFor, navigatorEntry, renderSectionText } from "./sections.js";
 import { initShortcuts } from "./shortcuts.js";
 import { initStats } from "./stats.js";
+import { initSummary } from "./summary.js";
 import { initTabs } from "./tabs.js";
 
 performance.mark("review:start");
@@ -39,6 +40,7 @@ const progressNodes = { block: $("analysis-progress-block"), bar: $("analysis-pr
 const state = {
   sections: [], index: 0, items: new Map(), analyses: new Map(), filter: "all", focusedItem: null, hidden: 0,
   conflicts: new Map(), // item id → { base, mine, apply }: a change that lost, waiting for the reviewer's choice
+  rarely: new Set(), // categories this team rarely accepts (the learning loop): their pending items start folded
 };
 
 const currentSection = () => state.sections[state.index];
@@ -117,6 +119,7 @@ function renderCount(items = itemsOf(currentSection().id)) {
 function cardFor(item) {
   const node = card(item, hawkeye, handlers);
   node.dataset.version = String(item.version);
+  if (item.status === "pending" && state.rarely?.has(item.category)) collapse(node, item.category);
   const conflict = state.conflicts.get(item.id);
   if (conflict) {
     node.querySelector(".fb-actions").before(conflictPanel(item, conflict.base, conflict.mine, {
@@ -462,6 +465,7 @@ function connectEvents() {
     summary(data) {
       setDocumentStatus(data.status, data.risk_score, data.not_scored_reason);
       stats.refreshSoon();
+      summary.refreshSoon();
     },
     item(data) {
       activityTab.refreshSoon();
@@ -486,6 +490,20 @@ function connectEvents() {
 // ------------------------------------------------------------------ loading
 // The feedback list as fetched, except that a newer copy of an item (a decision answered, or an event
 // received, while the list was on its way) is never replaced by the older one in the list.
+// The learning loop: pending items of a category this team's reviewers rarely accept start folded.
+function collapse(node, category) {
+  node.classList.add("fb-rarely");
+  const toggle = el("button", { type: "button", class: "secondary small-button fb-unfold", "aria-expanded": "false" }, "Show");
+  toggle.addEventListener("click", (event) => {
+    event.stopPropagation();
+    const open = node.classList.toggle("fb-open");
+    toggle.setAttribute("aria-expanded", String(open));
+    toggle.textContent = open ? "Fold" : "Show";
+  });
+  node.querySelector(".fb-head").after(el("p", { class: "fb-rarely-note small muted" },
+    `Reviewers here rarely accept “${category}” feedback. `, toggle));
+}
+
 function takeItems(items) {
   state.items = new Map(items.map((i) => {
     const known = state.items.get(i.id);
@@ -494,10 +512,11 @@ function takeItems(items) {
 }
 
 async function loadFeedback() {
-  const { items, hidden } = await api("GET", `/api/documents/${documentId}/feedback`);
+  const { items, hidden, rarely_accepted: rarely } = await api("GET", `/api/documents/${documentId}/feedback`);
   takeItems(items);
   state.hidden = hidden;
   showHidden();
+  state.rarely = new Set(rarely || []);
   if (!state.sections.length) return;
   const focused = nodes.list.contains(document.activeElement) ? state.focusedItem : null;
   renderNavigator();
@@ -518,6 +537,7 @@ function reloadStructure(selectId = currentSection()?.id) {
     state.sections = sections.sections;
     takeItems(feedback.items);
     state.hidden = feedback.hidden;
+    state.rarely = new Set(feedback.rarely_accepted || []);
     const index = state.sections.findIndex((s) => s.id === selectId);
     renderNavigator();
     select(index >= 0 ? index : Math.min(oldIndex, state.sections.length - 1));
@@ -537,6 +557,7 @@ async function load() {
     state.sections = sections.sections;
     state.items = new Map(feedback.items.map((i) => [i.id, i]));
     state.hidden = feedback.hidden;
+    state.rarely = new Set(feedback.rarely_accepted || []);
     setDocumentStatus(detail.status, detail.risk_score, detail.not_scored_reason);
     const wanted = Number((location.hash.match(/^#section-(\d+)$/) || [])[1]);
     const index = state.sections.findIndex((s) => s.id === wanted);
@@ -567,6 +588,14 @@ const sectionTools = initSectionEditing({
   onSplitMode: () => { if (currentSection()) renderText(); },
 });
 const stats = initStats(documentId);
+const summary = initSummary(documentId, [[document.getElementById("summary-view"), {}],
+  [document.getElementById("export-summary"), { brief: true }]], (itemId) => {
+  const item = state.items.get(itemId);
+  if (!item) return notify("That item is no longer shown (a newer analysis replaced it, or it is filtered out).", "info");
+  tabs.select("tab-feedback");
+  select(state.sections.findIndex((s) => s.id === item.section_id));
+  cardNode(itemId)?.focus();
+});
 const exporter = initExport(documentId);
 const chat = initChat({ documentId, currentSectionId: () => currentSection()?.id });
 const custom = initCustomFeedback({
@@ -588,6 +617,7 @@ function showHidden() {
 document.querySelector(".tabs").addEventListener("tabchange", (event) => {
   if (event.detail === "tab-stats") stats.load();
   if (event.detail === "tab-activity") activityTab.load();
+  if (event.detail === "tab-summary" || event.detail === "tab-export") summary.load();
 });
 
 function focusedItem() {
