@@ -51,6 +51,9 @@ JOB_KINDS: dict[str, JobKind] = {
         "workers.tasks.summarise_document", "analysis", timeout=120, result_ttl=3600, failure_ttl=7 * DAY,
         retry_max=2, retry_intervals=(10, 30),
     ),
+    "reconcile_summaries": JobKind(
+        "workers.tasks.reconcile_summaries", "maintenance", timeout=120, result_ttl=600, failure_ttl=DAY,
+    ),
     # A failed export run raises; RQ runs it twice more before the export is marked failed.
     "export": JobKind(
         "workers.tasks.build_export", "exports", timeout=600, result_ttl=3600, failure_ttl=7 * DAY,

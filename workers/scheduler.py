@@ -37,6 +37,7 @@ def schedule(app: Flask) -> list[Periodic]:
         Periodic("reconcile_analyses", app.config["SCHEDULER_INTERVAL_SECONDS"]),
         Periodic("reconcile_exports", app.config["SCHEDULER_INTERVAL_SECONDS"]),
         Periodic("reconcile_revisions", app.config["SCHEDULER_INTERVAL_SECONDS"]),
+        Periodic("reconcile_summaries", app.config["SCHEDULER_INTERVAL_SECONDS"]),
         Periodic("purge_expired_tokens", max(3600, app.config["SCHEDULER_INTERVAL_SECONDS"])),
     ]
 

@@ -77,6 +77,10 @@ def summarise_document(document_id: int) -> str:
         raise
 
 
+def reconcile_summaries() -> list[int]:
+    return summary.reconcile(db.session, _redis())
+
+
 def reconcile_analyses() -> list[int]:
     return review.reconcile(db.session, _redis())
 

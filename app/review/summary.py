@@ -34,6 +34,9 @@ PENDING_KEY = "ai-prism:summary:pending:{id}"
 TURN_KEY = "ai-prism:summary:turn:{id}"
 PENDING_GRACE_S = 900  # a lost job (worker killed, Redis flushed) stops blocking new asks after this
 SETTLED = ("completed", "partially_completed", "failed")
+# A summary row left ``running`` or ``deferred`` this long with no job on its way was lost (a job process
+# killed with -9 mid-call, a Redis flush): longer than the summary job's RQ timeout (120 s) and a retry.
+STALE_S = 300
 
 
 def _interval(interval_s: int | None) -> int:
@@ -185,6 +188,24 @@ def fail_after_crashes(db: Session, redis, document_id: int, error: Exception) -
     if document is not None and row is not None and row.state == "running":
         _settle_row(db, redis, document, row, "failed", code="internal_error",
                     reason=f"The summary failed repeatedly ({type(error).__name__}).")
+
+
+def reconcile(db: Session, redis, now=None) -> list[int]:
+    """Ask again for the summaries a crash or a Redis flush lost: a settled document whose summary row
+    is ``running`` or ``deferred`` with nothing pending for it, older than STALE_S.
+    Returns the document ids asked for. ``request_summary`` keeps it to one job per document."""
+    now = now or utcnow()
+    asked = []
+    stale = [row for row in db.scalars(select(DocumentSummary).where(DocumentSummary.state.in_(("running", "deferred"))))
+             if (now - row.updated_at).total_seconds() > STALE_S]
+    for row in stale:
+        document = db.get(Document, row.document_id)
+        if document is None or redis.exists(PENDING_KEY.format(id=document.id)):
+            continue
+        if request_summary(redis, document.id, document.user_id):
+            asked.append(document.id)
+            log.warning("asked again for the summary of document %s (left %s)", document.id, row.state)
+    return asked
 
 
 def summary_view(db: Session, document: Document) -> dict:

@@ -214,7 +214,7 @@ def test_scheduler_process_starts_and_stops_on_sigterm(worker_env, redis_url, ap
         assert proc.poll() is None, proc.communicate()[0].decode()
         assert time.monotonic() < deadline
         time.sleep(0.1)
-    assert Queue("maintenance", connection=connection, serializer=SERIALIZER).count == 4  # three reconcilers + token purge
+    assert Queue("maintenance", connection=connection, serializer=SERIALIZER).count == 5  # four reconcilers + token purge
     proc.send_signal(signal.SIGTERM)
     proc.communicate(timeout=20)
     assert proc.returncode == 0

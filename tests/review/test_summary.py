@@ -142,3 +142,28 @@ def test_once_per_settle_then_at_most_once_per_interval_under_a_stream_of_decisi
     with bedrock_app.app_context():
         row = db.session.scalars(select(DocumentSummary).where(DocumentSummary.document_id == document["id"])).one()
         assert row.state == "completed" and row.runs == len(calls)
+
+
+def test_a_summary_left_running_by_a_killed_job_is_asked_for_again(bedrock_app, reviewer, fake):
+    """A job process killed with -9 mid-call leaves the row `running` and nothing pending: the
+    reconciler asks again once the row is stale, once, and the next run completes it."""
+    from datetime import timedelta
+
+    from app.models import utcnow
+
+    document_id = _analysed(bedrock_app, reviewer, sections=1)
+    with bedrock_app.app_context():
+        redis = bedrock_app.extensions["redis"]
+        redis.delete(summaries.PENDING_KEY.format(id=document_id))
+        row = summaries._row(db.session, document_id)
+        row.state = "running"
+        db.session.commit()
+        # Fresh: a job may still be running it.
+        assert summaries.reconcile(db.session, redis) == []
+        later = utcnow() + timedelta(seconds=summaries.STALE_S + 1)
+        assert summaries.reconcile(db.session, redis, now=later) == [document_id]
+        assert redis.exists(summaries.PENDING_KEY.format(id=document_id))
+        assert summaries.reconcile(db.session, redis, now=later) == []  # one job on its way, not two
+    assert _run(bedrock_app, document_id) == "completed"
+    with bedrock_app.app_context():
+        assert summaries.reconcile(db.session, bedrock_app.extensions["redis"], now=utcnow() + timedelta(hours=1)) == []
