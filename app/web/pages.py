@@ -6,6 +6,7 @@ from functools import wraps
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_login import current_user
+from sqlalchemy import select
 
 from app.auth import service
 from app.auth.access import owned_or_404
@@ -47,7 +48,10 @@ def home():
 def review(document_id: int):
     document = owned_or_404(Document, document_id)
     hawkeye = {point.number: point.name for point in HAWKEYE}
-    return render_template("review.html", document=document, hawkeye=hawkeye, checklist=HAWKEYE,
+    # A document with a later version links to it instead of offering another upload (which the API
+    # would refuse: versions form a line, not a tree).
+    next_version = db.session.scalars(select(Document).where(Document.previous_version_id == document.id)).first()
+    return render_template("review.html", document=document, hawkeye=hawkeye, checklist=HAWKEYE, next_version=next_version,
                            deployment_min_confidence=current_app.config["MIN_CONFIDENCE"])
 
 

@@ -92,6 +92,15 @@ def test_upload_v2_changes_view_override_and_export_with_carried_comments(new_pa
     assert unnamed_controls(page) == []
     assert not errors, errors
 
+    # v1's review page now links to version 2 instead of offering another upload (the API refuses it)
+    changes_url = page.url
+    v2_id = int(re.search(r"/documents/(\d+)/changes", changes_url).group(1))
+    v1_id = page.request.get(f"{stack.url}/api/documents/{v2_id}").json()["previous_version_id"]
+    page.goto(f"/documents/{v1_id}")
+    expect(page.get_by_role("link", name="Version 2 exists: see its changes")).to_have_attribute("href", re.compile(r"/documents/\d+/changes$"))
+    expect(page.locator("#version-file")).to_have_count(0)
+    page.goto(changes_url)
+
     # usable at 390 px: nothing wider than the screen, the sides stacked
     narrow, narrow_errors = new_page(width=390, height=844)
     sign_in(narrow, stack.url)

@@ -7,7 +7,7 @@ const input = document.getElementById("version-file");
 const status = document.getElementById("version-status");
 const errorBox = document.getElementById("version-error");
 
-input.addEventListener("change", async () => {
+input?.addEventListener("change", async () => {
   const file = input.files[0];
   if (!file) return;
   setError(errorBox, null);
