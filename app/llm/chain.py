@@ -10,6 +10,7 @@ A throttle is never followed by an immediate retry of the same model: the state 
 """
 from __future__ import annotations
 
+import atexit
 import logging
 import random
 import time
@@ -32,6 +33,14 @@ class ModelChain:
         self.state = state
         self.provider = provider
         self.recorder = recorder
+        # Registered after the state's and the recorder's own: runs before them at exit, in order.
+        atexit.register(self.flush)
+
+    def flush(self) -> None:
+        """Wait until this process's reported outcomes are in Redis and their call records written."""
+        self.state.flush()
+        if self.recorder is not None:
+            self.recorder.flush()
 
     @property
     def primary(self) -> ModelSpec:

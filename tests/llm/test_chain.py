@@ -25,7 +25,7 @@ def test_primary_answers_and_the_call_is_recorded(make_chain, fake, app):
     recorder = CallRecorder(app.extensions["database"])
     chain = make_chain(recorder=recorder)
     response = chain.complete(REQUEST, context={"purpose": "analysis"})
-    recorder.flush()
+    chain.flush()
     assert response.model_id == "model-0" and response.text == "Reviewed by model-0."
     assert response.input_tokens > 0 and response.output_tokens > 0 and response.attempts == 1
     with app.app_context():
