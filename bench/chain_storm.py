@@ -13,7 +13,8 @@ unusable (two models answer AccessDeniedException / ResourceNotFoundException fr
 Time is scaled down so a cell takes ~20 s: the 60 s windows are --window s long (10 by default) with the
 per-window limits scaled alike, and the outage lasts --outage s (10). Targets per cell: at 80% every
 request succeeds and, after the first 10 s, at most 0.05 throttled calls per success; at 150% none fail
-(served, or back with a retry time) and served throughput is at least 90% of the real capacity; in
+(served, or back with a retry time) and served throughput is at least 90% of the real capacity (what
+the fake offered in the measured window: see summarise); in
 every cell at most one call per unusable model per probe interval and chain overhead p95 at most 3 ms.
 
 python -m bench.chain_storm [--duration 20] [--shapes token_bucket,outage] [--loads 0.8,1.5]
