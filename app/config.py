@@ -218,7 +218,7 @@ def load_settings(environ=None) -> dict:
         "MAX_CONTENT_LENGTH": 2 * _int(env, "MAX_UPLOAD_MB", 20, minimum=1) * 1024 * 1024 + 256 * 1024,
         "MAX_UNZIPPED_BYTES": _int(env, "MAX_UNZIPPED_MB", 200, minimum=1) * 1024 * 1024,
         "MAX_ZIP_ENTRIES": _int(env, "MAX_ZIP_ENTRIES", 5000, minimum=10),
-        "ANALYSIS_MAX_WAIT_S": _int(env, "ANALYSIS_MAX_WAIT_S", 1800, minimum=10),
+        "ANALYSIS_MAX_WAIT_S": _int(env, "ANALYSIS_MAX_WAIT_S", 300, minimum=10),
         # Abuse resistance: what one upload, one analysis and one user may ask of the workers and models.
         "MAX_SECTIONS": _int(env, "MAX_SECTIONS", 2000, minimum=2),
         "MAX_CHUNKS_PER_ANALYSIS": _int(env, "MAX_CHUNKS_PER_ANALYSIS", 8, minimum=1),

@@ -60,6 +60,10 @@ MODEL_TOKENS = Counter(
     "aiprism_model_tokens", "Tokens per model: input, output, cache_read, cache_write.", ["model", "kind"], registry=REGISTRY,
 )
 TOKEN_KINDS = ("input", "output", "cache_read", "cache_write")
+MODEL_CALL_RECORDS_LOST = Counter(
+    "aiprism_model_call_records_lost", "model_calls rows not written: the writer's queue was full, or the database refused them.",
+    ["reason"], registry=REGISTRY,
+)
 
 
 def multiprocess_dir() -> str | None:

@@ -13,7 +13,8 @@ unusable (two models answer AccessDeniedException / ResourceNotFoundException fr
 Time is scaled down so a cell takes ~20 s: the 60 s windows are --window s long (10 by default) with the
 per-window limits scaled alike, and the outage lasts --outage s (10). Targets per cell: at 80% every
 request succeeds and, after the first 10 s, at most 0.05 throttled calls per success; at 150% none fail
-(served, or back with a retry time) and served throughput is at least 90% of the real capacity; in
+(served, or back with a retry time) and served throughput is at least 90% of the real capacity (what
+the fake offered in the measured window: see summarise); in
 every cell at most one call per unusable model per probe interval and chain overhead p95 at most 3 ms.
 
 python -m bench.chain_storm [--duration 20] [--shapes token_bucket,outage] [--loads 0.8,1.5]
@@ -31,6 +32,7 @@ import tempfile
 import threading
 import time
 import uuid
+import zlib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
@@ -47,6 +49,9 @@ SHAPES = ["token_bucket", "fixed_window", "sliding_window", "concurrency", "rand
 WARMUP_S = 10.0
 PROBE_INTERVAL_S = 3600.0
 OUTAGE_START_S = 4.0
+FAULT_SHARE = 0.05  # random_faults: share of admitted calls answered 5xx or timed out
+FAULT_HANG_S = 0.5  # how long a timed-out call hangs
+FAULT_MODES = ("unavailable", "timeout")  # RandomFaults' default modes
 
 
 # ------------------------------------------------------------------------------------ ours, one process
@@ -100,7 +105,11 @@ def configure_fake(fake, shape: str, window_s: float) -> None:
         elif shape == "concurrency":
             fake.limiters[model] = limits.Concurrency(slots)
         elif shape == "random_faults":
-            fake.limiters[model] = limits.Combined(limits.TokenBucket(rate, max(1.0, rate)), limits.RandomFaults(0.05, hang_s=0.5, seed=hash(model) % 1000))
+            # The fault is drawn after the bucket admitted the call: a faulted call has used its token
+            # (the capacity is counted without those, see summarise). Seeded per model, the same for
+            # every contender and run (str hash() is randomised per process).
+            fake.limiters[model] = limits.Combined(limits.TokenBucket(rate, max(1.0, rate)),
+                                                   limits.RandomFaults(FAULT_SHARE, hang_s=FAULT_HANG_S, seed=zlib.crc32(model.encode()) % 1000))
         else:
             fake.limiters[model] = limits.TokenBucket(rate, max(1.0, rate))  # one second's worth, one call at least
     if shape == "unusable":
@@ -164,17 +173,25 @@ def summarise(results, log, t0, args, shape, load, capacity) -> dict:
     throttled = sum(1 for e in after if e[2] == "throttle")
     served = sum(1 for e in after if e[2] == "ok")
     end = t0 + args.duration
-    served_in_run = sum(1 for e in log if e[2] == "ok" and t0 + WARMUP_S <= e[0] < end)
+    window = [e for e in log if t0 + WARMUP_S <= e[0] < end]
+    served_in_run = sum(1 for e in window if e[2] == "ok")
+    # The real capacity is what the fake offered over the measured window: each model's real rate
+    # while it was up (no model serves during the outage: it is left out), less the calls the fake
+    # itself faulted after they had taken a rate token (random_faults), which no client can use.
     seconds = args.duration - WARMUP_S
-    if shape == "outage":  # the part of the measured window in which no model could serve
+    if shape == "outage":
         seconds -= max(0.0, min(args.duration, OUTAGE_START_S + args.outage) - max(WARMUP_S, OUTAGE_START_S))
+    burned = sum(1 for e in window if e[2] in FAULT_MODES) if shape == "random_faults" else 0
+    offered = max(1e-9, seconds * capacity - burned)
     unusable_calls = {m: sum(1 for e in log if e[1] == m) for m in UNUSABLE} if shape == "unusable" else {}
     overheads = [r["overhead_ms"] for r in ok if r.get("overhead_ms") is not None]
     cell = {
         "requests": len(results), "succeeded": len(ok), "came_back_with_retry_time": sum(1 for r in results if r["outcome"] == "retry"),
         "failed": len(failed),
         "throttled_per_success_after_10s": round(throttled / max(1, served), 3),
-        "served_share_of_real_capacity_after_10s": round(served_in_run / max(1e-9, seconds * capacity), 3),
+        "served_share_of_real_capacity_after_10s": round(served_in_run / offered, 3),
+        "served_calls_after_10s": served_in_run, "real_capacity_calls_after_10s": round(offered, 1),
+        "faulted_calls_after_10s": burned,
         "calls_to_unusable_models": sum(unusable_calls.values()),
         "max_calls_per_unusable_model": max(unusable_calls.values(), default=0),
         "latency_p95_s": round(statistics.quantiles([r["done"] - r["t"] for r in ok], n=20)[18], 2) if len(ok) > 20 else None,
@@ -247,12 +264,14 @@ def main() -> None:
     finally:
         fake.stop()
     report = {
-        "benchmark": "chain_storm",
+        "benchmark": "chain_storm", "load_average": os.getloadavg(),
         "setup": {"models": MODELS, "real_calls_per_s": CAPACITY, "concurrency_shape_slots": CONCURRENCY,
                   "latency_s": LATENCY_S, "concurrency_shape_latency_s": CONCURRENCY_LATENCY_S,
                   "configured_over_real": args.configured_factor, "processes": PROCESSES, "threads_each": 2,
                   "cell_s": args.duration, "time_scale": f"60 s windows scaled to {args.window} s, outage {args.outage} s from {OUTAGE_START_S} s",
-                  "unusable_models": UNUSABLE, "load": "open-loop Poisson, same seeds for every contender",
+                  "unusable_models": UNUSABLE, "random_faults": {"share": FAULT_SHARE, "hang_s": FAULT_HANG_S},
+                  "real_capacity": "calls the fake offered in the measured window: each model's real rate while it was up "
+                                   "(outage left out), less calls it faulted after they took a rate token", "load": "open-loop Poisson, same seeds for every contender",
                   "peers": peers, "litellm": "1.80.0"},
         "matrix": matrix,
         "all_targets_met": all(row["ours"]["targets_met"] for row in matrix.values()),

@@ -1,5 +1,5 @@
 """Job functions. Thin: load ids, call a service, let exceptions propagate (RQ records failures and
-retries crashes; model capacity is handled inside as a deferral)."""
+retries crashes; model capacity is handled inside as a deferral, never a failure)."""
 from __future__ import annotations
 
 import logging
@@ -31,7 +31,7 @@ def analyse_section(analysis_id: int) -> str:
     try:
         return review.run_analysis(
             db.session, _redis(), current_app.extensions["model_chain"], analysis_id,
-            max_total_wait_s=current_app.config["ANALYSIS_MAX_WAIT_S"],
+            max_deferral_s=current_app.config["ANALYSIS_MAX_WAIT_S"],
             max_chunks=current_app.config["MAX_CHUNKS_PER_ANALYSIS"], sampling=Sampling.from_config(current_app.config),
             learning_settings=LearningSettings.from_config(current_app.config),
         )
@@ -48,7 +48,7 @@ def check_revision(check_id: int) -> str:
 
     try:
         return revision.run_check(db.session, _redis(), current_app.extensions["model_chain"], check_id,
-                                  max_total_wait_s=current_app.config["ANALYSIS_MAX_WAIT_S"],
+                                  max_deferral_s=current_app.config["ANALYSIS_MAX_WAIT_S"],
                                   sampling=Sampling.from_config(current_app.config))
     except Exception as exc:
         db.session.rollback()

@@ -98,8 +98,8 @@ def resident_mb() -> float:
 
 def _flush_model_calls(app: Flask) -> None:
     chain = app.extensions.get("model_chain")
-    if chain is not None and chain.recorder is not None:
-        chain.recorder.flush()
+    if chain is not None:
+        chain.flush()
 
 
 def warm_up(app: Flask) -> None:

@@ -10,6 +10,7 @@ A throttle is never followed by an immediate retry of the same model: the state 
 """
 from __future__ import annotations
 
+import atexit
 import logging
 import random
 import time
@@ -32,6 +33,14 @@ class ModelChain:
         self.state = state
         self.provider = provider
         self.recorder = recorder
+        # Registered after the state's and the recorder's own: runs before them at exit, in order.
+        atexit.register(self.flush)
+
+    def flush(self) -> None:
+        """Wait until this process's reported outcomes are in Redis and their call records written."""
+        self.state.flush()
+        if self.recorder is not None:
+            self.recorder.flush()
 
     @property
     def primary(self) -> ModelSpec:
@@ -58,20 +67,30 @@ class ModelChain:
             time.sleep(decision.retry_after + random.uniform(0.0, min(0.02, decision.retry_after)))
 
     def _report(self, spec, decision, outcome, attempt, latency_ms, context, overhead, usage=None, code=None):
+        """A plain call's success is reported off the call's path: nothing the caller does next
+        depends on it. A failure is reported on it, so that the next attempt sees the model cooling,
+        and so is a probe's success, which callers waiting for the model's slow start depend on.
+        Metrics and the call's record follow the report either way."""
         started = time.perf_counter()
         actual = None
         if usage is not None:
             actual = usage["input_tokens"] + usage["output_tokens"] + usage["cache_write_tokens"]
         elif outcome != "success":
             actual = 0  # a refused call used no tokens
-        cooldown_s = self.state.report(spec, decision, outcome, actual, latency_ms)
-        observe_model_call(spec.id, context.get("purpose", "other"), outcome, latency_ms, usage, cooldown_s)
-        if self.recorder is not None:
-            try:
-                self.recorder.record(provider=getattr(self.provider, "name", "bedrock"), model_id=spec.id, outcome=outcome,
-                                     context=context, attempt=attempt, latency_ms=latency_ms, error_code=code, usage=usage)
-            except Exception:  # a lost record must not fail the call it describes
-                log.exception("could not record model call")
+
+        def follow_up(cooldown_s: float) -> None:
+            observe_model_call(spec.id, context.get("purpose", "other"), outcome, latency_ms, usage, cooldown_s)
+            if self.recorder is not None:
+                try:
+                    self.recorder.record(provider=getattr(self.provider, "name", "bedrock"), model_id=spec.id, outcome=outcome,
+                                         context=context, attempt=attempt, latency_ms=latency_ms, error_code=code, usage=usage)
+                except Exception:  # a lost record must not fail the call it describes
+                    log.exception("could not record model call")
+
+        if outcome == "success" and decision.kind == "call":
+            self.state.report_later(spec, decision, outcome, actual, latency_ms, then=follow_up)
+        else:
+            follow_up(self.state.report(spec, decision, outcome, actual, latency_ms))
         overhead[0] += time.perf_counter() - started
 
     def _max_attempts(self) -> int:

@@ -20,13 +20,17 @@ Per model (hash ``<prefix><id>:state``):
 """
 from __future__ import annotations
 
+import itertools
+import os
 import random
 import uuid
 from dataclasses import dataclass
 
 from redis import Redis
+from redis.exceptions import NoScriptError
 
 from .errors import QUOTA, THROTTLE, UNUSABLE_KINDS
+from .reporter import OutcomeReporter
 from .types import ModelSpec
 
 QUOTA_COOLDOWN_MS = 3_600_000  # a daily quota: long, but the model is not broken
@@ -62,7 +66,7 @@ for i = 1, n do
   if not rate then
     -- never seen: start at the configured limits, through a single probe
     rate, conc, probation = cfg_rpm, cfg_conc, true
-    redis.call('HSET', S, 'rate', rate, 'conc', conc, 'probation', 1)
+    redis.call('HSET', S, 'rate', rate, 'conc', conc, 'probation', 1, 'sfrom', now)
   end
   local tat, ttat = tonumber(st[3]) or 0, tonumber(st[4]) or 0
   local cd, dis = tonumber(st[5]) or 0, tonumber(st[6]) or 0
@@ -118,15 +122,24 @@ for i = 1, n do
     if best < 0 or wait < best then best = wait end
   end
 end
-if best > recovery_ms then
-  -- Nothing can take the call soon and some models are backing off after 5xx/timeouts: one caller
-  -- per recovery window may try one of them early (an outage's end is seen within that window).
+if #failing > 0 then
+  -- Nothing can take the call now and some models are backing off after 5xx/timeouts: one caller
+  -- per recovery window (per model) may try one of them early, so an outage's end is seen within
+  -- that window on every model, not only once the healthy ones run out (a 5xx never cuts the
+  -- learned rate: the model is back at full rate as soon as a recovery call succeeds).
   for _, i in ipairs(failing) do
     local k = 1 + (i - 1) * 4
     if redis.call('SET', KEYS[k + 4], rid, 'NX', 'PX', recovery_ms) then
       redis.call('ZADD', KEYS[k + 2], now + lease, rid)
       if sem_limit > 0 then redis.call('ZADD', SEM, now + lease, rid) end
-      redis.call('HSET', KEYS[k + 1], 'last_probe', now)
+      -- the early call is paced like any other: the next one waits its interval after it
+      local a = 7 + (i - 1) * 3
+      local cfg_rpm, cfg_tpm = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
+      local p = redis.call('HMGET', KEYS[k + 1], 'rate', 'tat', 'ttat')
+      local rate = tonumber(p[1]) or cfg_rpm
+      redis.call('HSET', KEYS[k + 1], 'last_probe', now,
+                 'tat', math.floor(math.max(tonumber(p[2]) or 0, now) + 60000 / rate),
+                 'ttat', math.floor(math.max(tonumber(p[3]) or 0, now) + cost * 60000 / (cfg_tpm * rate / cfg_rpm)))
       return {2, i, 0, now}
     end
     local ttl = redis.call('PTTL', KEYS[k + 4])
@@ -167,11 +180,12 @@ local counter = 'errors'
 if kind == 'success' or kind == 'invalid' then counter = 'calls' elseif kind == 'throttle' or kind == 'quota' then counter = 'throttles' end
 redis.call('HINCRBY', stats, counter, 1)
 redis.call('EXPIRE', stats, 900)
-local st = redis.call('HMGET', S, 'rate', 'conc', 'ttat', 'ceil', 'cut_at', 'streak', 'bf', 'lat', 'cd_until')
+local st = redis.call('HMGET', S, 'rate', 'conc', 'ttat', 'ceil', 'cut_at', 'streak', 'bf', 'lat', 'cd_until', 'bf_last')
 local rate, conc = tonumber(st[1]) or cfg_rpm, tonumber(st[2]) or cfg_conc
 local ttat, ceil = tonumber(st[3]) or 0, tonumber(st[4]) or cfg_rpm
 local cut_at, streak, bf = tonumber(st[5]) or 0, tonumber(st[6]) or 0, tonumber(st[7]) or 0
-local lat, cd = tonumber(st[8]) or 500, tonumber(st[9]) or 0
+local lat, cd, bf_last = tonumber(st[8]) or 500, tonumber(st[9]) or 0, tonumber(st[10]) or 0
+local dis_now = (tonumber(redis.call('HGET', S, 'dis_until')) or 0) > 0
 if actual < reserved and ttat > 0 then
   -- the unused part of the reserved tokens goes back to the token pacing
   local tpm = cfg_tpm * rate / cfg_rpm
@@ -192,9 +206,15 @@ if kind == 'success' or kind == 'invalid' then
   rate = math.min(cfg_rpm, rate + step)
   if rate > ceil then ceil = rate end
   conc = math.min(cfg_conc, conc + 0.02 + 0.002 * conc)
-  redis.call('HSET', S, 'rate', rate, 'conc', conc, 'ceil', ceil, 'streak', 0, 'bf', 0, 'lat', lat, 'bo', 0)
+  redis.call('HSET', S, 'rate', rate, 'conc', conc, 'ceil', ceil, 'lat', lat)
+  if at_ms >= bf_last or probe or held then
+    -- a call sent after the last failure answered: the failures in a row are over (a success of a
+    -- call sent before them, reported late or by another process, says nothing of them)
+    redis.call('HSET', S, 'streak', 0, 'bf', 0, 'bo', 0)
+  end
   if probe or held then
     redis.call('HSET', S, 'probation', 0, 'dis_until', 0, 'cd_until', 0)
+    if bf > 0 or dis_now then redis.call('HSET', S, 'sfrom', now) end  -- back from failures: serving anew
   end
   return {0, now}
 elseif kind == 'throttle' then
@@ -206,6 +226,11 @@ elseif kind == 'throttle' then
     -- by at least 1 - beta and at most 30%.
     local acc, last = tonumber(redis.call('HGET', S, 'sacc') or '0'), tonumber(redis.call('HGET', S, 'slast') or now)
     local served = acc * math.exp(-(now - last) / tau) * 60000 / tau
+    if now - (tonumber(redis.call('HGET', S, 'sfrom')) or 0) < tau then
+      -- serving for less than the estimate's time constant (just tested, or back from an outage):
+      -- what it served says nothing of its limit yet
+      served = rate
+    end
     ceil = rate
     rate = math.max(cfg_rpm / 200, rate * 0.7, math.min(rate * beta_rate, served))
     conc = math.max(1, math.min(conc, inflight) * beta_conc)
@@ -277,32 +302,49 @@ class ChainState:
         self.served_window_ms = int(served_window_s * 1000)
         self._acquire = redis.register_script(_ACQUIRE)
         self._report = redis.register_script(_REPORT)
+        self._model_keys: dict[str, list[str]] = {}
+        self._acquire_parts: dict[tuple, tuple[list, list]] = {}
+        self._ids_pid, self._ids_prefix, self._ids = None, "", itertools.count()
+        self.reporter = OutcomeReporter(self._report_many, self.report)
 
     def _keys(self, spec: ModelSpec) -> list[str]:
-        base = f"{self.prefix}{spec.id}"
-        return [f"{base}:state", f"{base}:lease", f"{base}:probe", f"{base}:recovery"]
+        keys = self._model_keys.get(spec.id)
+        if keys is None:
+            base = f"{self.prefix}{spec.id}"
+            keys = self._model_keys[spec.id] = [f"{base}:state", f"{base}:lease", f"{base}:probe", f"{base}:recovery"]
+        return keys
 
     @property
     def semaphore_key(self) -> str:
         return f"{self.prefix}sem"
 
+    def _request_id(self) -> str:
+        # Unique across processes: a random prefix per process (new after a fork), then a counter.
+        if self._ids_pid != os.getpid():
+            self._ids_pid, self._ids_prefix = os.getpid(), uuid.uuid4().hex[:16]
+        return f"{self._ids_prefix}{next(self._ids):x}"
+
     def acquire(self, specs: list[ModelSpec], cost: int) -> Decision:
         """Reserve a call and ``cost`` tokens on the first model, in order, that may take them now."""
-        request_id = uuid.uuid4().hex
-        keys = [self.semaphore_key]
-        args = [len(specs), cost, request_id, self.lease_ms, self.max_concurrency, TOKEN_TOLERANCE_MS, self.base_backoff_ms]
-        for spec in specs:
-            keys += self._keys(spec)
-            args += [spec.rpm, spec.tpm, self.model_concurrency]
+        request_id = self._request_id()
+        # The keys and the per-model arguments are the same for every call to the same chain order.
+        order = tuple((spec.id, spec.rpm, spec.tpm) for spec in specs)
+        parts = self._acquire_parts.get(order)
+        if parts is None:
+            keys, per_model = [self.semaphore_key], []
+            for spec in specs:
+                keys += self._keys(spec)
+                per_model += [spec.rpm, spec.tpm, self.model_concurrency]
+            parts = self._acquire_parts[order] = (keys, per_model)
+        keys, per_model = parts
+        args = [len(specs), cost, request_id, self.lease_ms, self.max_concurrency, TOKEN_TOLERANCE_MS,
+                self.base_backoff_ms, *per_model]
         status, index, wait_ms, at_ms = self._acquire(keys=keys, args=args)
         return Decision(_KINDS[status], index - 1, retry_after=wait_ms / 1000, request_id=request_id, cost=cost, at_ms=at_ms)
 
-    def report(self, spec: ModelSpec, decision: Decision, outcome: str, actual_tokens: int | None = None,
-               latency_ms: int = 0) -> float:
-        """Record what happened; returns the cooldown set, in seconds (0 when none). ``outcome``
-        "release" just frees the call's slots (a stream abandoned before its end)."""
+    def _report_call(self, spec: ModelSpec, decision: Decision, outcome: str, actual_tokens: int | None,
+                     latency_ms: int) -> tuple[list, list]:
         state, lease, probe, _ = self._keys(spec)
-        stats = f"{self.prefix}stats:{spec.id}"
         if outcome in ("success", "release", "invalid"):
             kind = outcome
         elif outcome == THROTTLE:
@@ -314,18 +356,57 @@ class ChainState:
         else:
             kind = "failure"
         actual = decision.cost if actual_tokens is None else int(actual_tokens)
-        result, decision.reported_at_ms = self._report(
-            keys=[state, lease, probe, self.semaphore_key, stats],
-            args=[kind, decision.request_id, decision.cost, actual, spec.rpm, spec.tpm, self.model_concurrency,
-                  "1" if decision.kind == "probe" else "0", decision.at_ms, int(latency_ms),
-                  int(spec.cooldown_s * 1000), self.breaker_threshold, self.breaker_timeout_ms,
-                  self.unusable_probe_ms, QUOTA_COOLDOWN_MS, outcome, self.decrease, self.concurrency_decrease,
-                  self.increase, self.base_backoff_ms, random.random(), MIN_THROTTLE_COOLDOWN_MS, self.served_window_ms],
-        )
+        keys = [state, lease, probe, self.semaphore_key, f"{self.prefix}stats:{spec.id}"]
+        args = [kind, decision.request_id, decision.cost, actual, spec.rpm, spec.tpm, self.model_concurrency,
+                "1" if decision.kind == "probe" else "0", decision.at_ms, int(latency_ms),
+                int(spec.cooldown_s * 1000), self.breaker_threshold, self.breaker_timeout_ms,
+                self.unusable_probe_ms, QUOTA_COOLDOWN_MS, outcome, self.decrease, self.concurrency_decrease,
+                self.increase, self.base_backoff_ms, random.random(), MIN_THROTTLE_COOLDOWN_MS, self.served_window_ms]
+        return keys, args
+
+    def report(self, spec: ModelSpec, decision: Decision, outcome: str, actual_tokens: int | None = None,
+               latency_ms: int = 0) -> float:
+        """Record what happened; returns the cooldown set, in seconds (0 when none). ``outcome``
+        "release" just frees the call's slots (a stream abandoned before its end)."""
+        keys, args = self._report_call(spec, decision, outcome, actual_tokens, latency_ms)
+        result, decision.reported_at_ms = self._report(keys=keys, args=args)
         return result / 1000
+
+    def report_later(self, spec: ModelSpec, decision: Decision, outcome: str, actual_tokens: int | None = None,
+                     latency_ms: int = 0, then=None) -> None:
+        """``report`` off the caller's path (for outcomes the caller's next step does not depend on);
+        ``then(cooldown_s)`` runs once it is sent. Reads of the state (snapshot, soonest, ...) in this
+        process wait for the reports it queued."""
+        self.reporter.submit((spec, decision, outcome, actual_tokens, latency_ms), then)
+
+    def _report_many(self, reports: list[tuple]) -> list[float]:
+        """Several reports in one round trip (EVALSHA in a pipeline, no script check per batch)."""
+        calls = [self._report_call(*report) for report in reports]
+        if len(calls) == 1:
+            results = [self._report(keys=calls[0][0], args=calls[0][1])]
+        else:
+            pipe = self.redis.pipeline(transaction=False)
+            for keys, args in calls:
+                pipe.evalsha(self._report.sha, len(keys), *keys, *args)
+            results = pipe.execute(raise_on_error=False)
+            for i, result in enumerate(results):
+                if isinstance(result, NoScriptError):  # Redis restarted or its scripts were flushed
+                    results[i] = self._report(keys=calls[i][0], args=calls[i][1])
+                elif isinstance(result, Exception):
+                    raise result
+        cooldowns = []
+        for (_, decision, *_rest), (result, at_ms) in zip(reports, results):
+            decision.reported_at_ms = at_ms
+            cooldowns.append(result / 1000)
+        return cooldowns
+
+    def flush(self) -> None:
+        """Wait until the outcomes this process reported off the call's path are in Redis."""
+        self.reporter.flush()
 
     def soonest(self, specs: list[ModelSpec]) -> float:
         """Seconds until the first usable model's cooldown ends (0 when one is free, 1 at least when cooling)."""
+        self.flush()
         now_s, now_us = self.redis.time()
         now = now_s * 1000 + now_us // 1000
         pipe = self.redis.pipeline(transaction=False)
@@ -340,11 +421,13 @@ class ChainState:
 
     def in_flight(self) -> int:
         """Model calls holding a slot of the deployment-wide semaphore now."""
+        self.flush()
         now_s, now_us = self.redis.time()
         return self.redis.zcount(self.semaphore_key, now_s * 1000 + now_us // 1000, "+inf")
 
     def snapshot(self, specs: list[ModelSpec]) -> list[dict]:
         """Per model: learned and configured limits, cooldown, unusable state, last probe, for the admin page."""
+        self.flush()
         now_s, now_us = self.redis.time()
         now = now_s * 1000 + now_us // 1000
         pipe = self.redis.pipeline()
@@ -382,6 +465,7 @@ class ChainState:
 
     def recent(self, specs: list[ModelSpec], minutes: int = 5) -> dict[str, dict]:
         """Calls, throttles and errors per model over the last ``minutes`` minutes."""
+        self.flush()
         now = int(self.redis.time()[0] // 60)
         pipe = self.redis.pipeline(transaction=False)
         for spec in specs:
@@ -400,6 +484,7 @@ class ChainState:
 
     def reset(self, specs: list[ModelSpec]) -> None:
         """Forget what was learned: limits back to the configured ones, unusable models back in play."""
+        self.flush()
         keys = [key for spec in specs for key in self._keys(spec)]
         keys += [k for spec in specs for k in self.redis.scan_iter(f"{self.prefix}stats:{spec.id}:*")]
         if keys:

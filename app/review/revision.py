@@ -89,7 +89,7 @@ def _group_texts(db: Session, check: RevisionCheck, group: int):
     return title, old_text, new_texts
 
 
-def run_check(db: Session, redis, chain, check_id: int, *, max_total_wait_s: float = 1800,
+def run_check(db: Session, redis, chain, check_id: int, *, max_deferral_s: float = 300,
               sampling: Sampling = Sampling()) -> str:
     """The job body; returns the state it leaves. Safe to run twice or after a crash: the alignment
     is made once, and each group's results are written once."""
@@ -114,7 +114,7 @@ def run_check(db: Session, redis, chain, check_id: int, *, max_total_wait_s: flo
             try:
                 results, response, calls = _ask(chain, request, asked, new_texts, context)
             except CapacityExhausted as exc:
-                return _defer(db, redis, check, exc.retry_after, max_total_wait_s)
+                return _defer(db, redis, check, exc.retry_after, max_deferral_s)
             except ModelsUnusable as exc:
                 return _fail(db, redis, check, "models_unusable", exc.message)
             except RequestInvalid as exc:
@@ -140,11 +140,12 @@ def _fail(db, redis, check: RevisionCheck, code: str, message: str) -> str:
     return "failed"
 
 
-def _defer(db, redis, check: RevisionCheck, retry_after: float, max_total_wait_s: float) -> str:
-    waited = (utcnow() - check.created_at).total_seconds()
-    if waited + retry_after > max_total_wait_s:
-        return _fail(db, redis, check, "models_unavailable",
-                     f"Every model stayed busy or unavailable for {int(waited // 60)} minutes; try again later.")
+def _defer(db, redis, check: RevisionCheck, retry_after: float, max_deferral_s: float) -> str:
+    """Back until ``retry_after`` (at most ``max_deferral_s``, ANALYSIS_MAX_WAIT_S) from now, as an
+    analysis defers: never a failure, since the chain raises CapacityExhausted only while some model
+    is usable. A deferred run did not crash, so it does not count toward MAX_ATTEMPTS."""
+    retry_after = min(retry_after, max_deferral_s)
+    check.attempts = max(0, check.attempts - 1)
     check.deferrals += 1
     check.status = "deferred"
     check.deferred_until = utcnow() + timedelta(seconds=retry_after)

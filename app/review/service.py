@@ -167,9 +167,12 @@ def _merge_duplicates(items: list[Item]) -> list[Item]:
     return kept
 
 
-def run_analysis(db: Session, redis, chain, analysis_id: int, *, max_total_wait_s: float = 1800,
+def run_analysis(db: Session, redis, chain, analysis_id: int, *, max_deferral_s: float = 300,
                  max_chunks: int | None = None, sampling: Sampling = Sampling(), learning_settings=None) -> str:
-    """The job body. Returns the analysis status it leaves behind. A section longer than
+    """The job body. Returns the analysis status it leaves behind. While a usable model exists the
+    analysis never fails for capacity: it defers, again and again, each time until the chain's retry
+    time but never longer than ``max_deferral_s`` (ANALYSIS_MAX_WAIT_S), so a long cooldown is
+    re-checked; the user sees ``deferred_until`` and may cancel. A section longer than
     ``max_chunks`` chunks is reviewed on its first ``max_chunks`` only, and the analysis says so
     (``chunks`` < ``chunks_total``): one section never becomes hundreds of model calls. ``sampling``:
     BEDROCK_MAX_TOKENS and BEDROCK_TEMPERATURE (the job passes the app's; the defaults are the
@@ -209,7 +212,7 @@ def run_analysis(db: Session, redis, chain, analysis_id: int, *, max_total_wait_
             try:
                 found, lost, response = _ask(chain, request, context)
             except CapacityExhausted as exc:
-                return _defer(db, redis, analysis, exc.retry_after, max_total_wait_s)
+                return _defer(db, redis, analysis, exc.retry_after, max_deferral_s)
             except ModelsUnusable as exc:
                 return _fail(db, redis, analysis, "models_unusable", exc.message)
             except RequestInvalid as exc:
@@ -278,11 +281,13 @@ def _fail(db, redis, analysis, code: str, message: str) -> str:
     return "failed"
 
 
-def _defer(db, redis, analysis, retry_after: float, max_total_wait_s: float) -> str:
-    waited = (utcnow() - analysis.created_at).total_seconds()
-    if waited + retry_after > max_total_wait_s:
-        return _fail(db, redis, analysis, "models_unavailable",
-                     f"Every model stayed busy or unavailable for {int(waited // 60)} minutes; try again later.")
+def _defer(db, redis, analysis, retry_after: float, max_deferral_s: float) -> str:
+    """Put the analysis back until ``retry_after`` (at most ``max_deferral_s``) from now. Never a
+    failure: the chain raises CapacityExhausted only while some model is usable."""
+    retry_after = min(retry_after, max_deferral_s)
+    # A run that ended in a deferral did not crash: it does not count toward MAX_ATTEMPTS, which the
+    # reconciler uses to give up on analyses that keep crashing.
+    analysis.attempts = max(0, analysis.attempts - 1)
     analysis.deferrals += 1
     analysis.status = "deferred"
     analysis.deferred_until = utcnow() + timedelta(seconds=retry_after)

@@ -25,7 +25,7 @@ def test_primary_answers_and_the_call_is_recorded(make_chain, fake, app):
     recorder = CallRecorder(app.extensions["database"])
     chain = make_chain(recorder=recorder)
     response = chain.complete(REQUEST, context={"purpose": "analysis"})
-    recorder.flush()
+    chain.flush()
     assert response.model_id == "model-0" and response.text == "Reviewed by model-0."
     assert response.input_tokens > 0 and response.output_tokens > 0 and response.attempts == 1
     with app.app_context():
@@ -42,9 +42,10 @@ def test_a_throttle_slows_and_cools_the_model_for_every_process(make_chain, fake
     response = chain.complete(REQUEST)
     assert response.model_id == "model-1" and response.attempts == 2
     (primary,) = [m for m in chain.status() if m["id"] == "model-0"]
-    # cut multiplicatively: to what it served lately (one call), by 30% at most
-    assert 420 <= primary["learned_rpm"] <= 421 and primary["configured_rpm"] == 600
-    assert 0 < primary["cooldown_remaining_s"] <= 60 / 420 * 1.25  # one pacing interval at the new rate
+    # cut multiplicatively; serving for less than the served-rate estimate's 10 s, what it served
+    # (one call) says nothing of its limit: cut by the 10% step
+    assert 540 <= primary["learned_rpm"] <= 541 and primary["configured_rpm"] == 600
+    assert 0 < primary["cooldown_remaining_s"] <= 60 / 540 * 1.25  # one pacing interval at the new rate
     assert primary["last_5_minutes"] == {"calls": 1, "throttles": 1, "errors": 0}
     other_process_chain = make_chain(specs(3, rpm=600, cooldown=2))  # a fresh state object: only Redis is shared
     before = calls(fake, "model-0")
@@ -73,14 +74,14 @@ def test_backoff_doubles_while_a_model_keeps_throttling_and_in_flight_calls_cut_
     d1 = state.report(spec, first, errors.THROTTLE)
     state.report(spec, second, errors.THROTTLE)  # sent before the cut: no second cut
     row = state.snapshot([spec])[0]
-    assert row["learned_rpm"] == 42_000 and row["escalation_level"] == 2
+    assert row["learned_rpm"] == 54_000 and row["escalation_level"] == 2  # just tested: the 10% step
     assert 0.05 <= d1 <= 0.0625  # at least 50 ms, or one pacing interval when longer
     time.sleep(0.15)
     third = state.acquire([spec], 10)
     assert third.kind == "probe"  # back from a cooldown through a single probe, not a stampede
     assert state.acquire([spec], 10).kind == "wait"
     d3 = state.report(spec, third, errors.THROTTLE)  # a throttled probe: the model has not freed yet
-    assert state.snapshot([spec])[0]["learned_rpm"] == 42_000  # backs off longer, no second cut
+    assert state.snapshot([spec])[0]["learned_rpm"] == 54_000  # backs off longer, no second cut
     assert d3 >= 0.2  # 50 ms x 2^(3-1): doubled for each throttle in a row
 
 
@@ -264,3 +265,64 @@ def test_admin_models_shows_state_and_resets(app, make_user, fake):
     assert ann.get("/api/admin/models").status_code == 403
     reset = boss.post("/api/admin/models/reset", headers={"X-CSRFToken": csrf_token(boss)})
     assert reset.status_code == 200 and reset.get_json()["models"][0]["learned_rpm"] == model["configured_rpm"]
+
+
+def test_a_throttle_after_ten_seconds_of_serving_cuts_to_what_was_served(redis_client):
+    # the served-rate estimate's time constant shortened to 0.2 s, so "serving long enough" is quick
+    state = ChainState(redis_client, served_window_s=0.2)
+    spec = specs(1, rpm=60_000, cooldown=10)[0]
+    probe = state.acquire([spec], 10)
+    state.report(spec, probe, "success", latency_ms=5)
+    time.sleep(0.3)
+    call = state.acquire([spec], 10)
+    assert call.kind == "call"
+    state.report(spec, call, errors.THROTTLE)
+    assert state.snapshot([spec])[0]["learned_rpm"] == 42_000  # what it served is far below: by 30% at most
+
+
+def test_a_model_backing_off_after_5xx_gets_one_early_call_per_window_even_while_others_are_only_paced(redis_client):
+    """Once its failures stop, a model must not stay out for its whole backoff while callers wait for
+    the healthy ones' pacing: one caller per recovery window tries it (an outage's end is seen on every
+    model within that window), and that call is paced like any other."""
+    state = ChainState(redis_client, breaker_threshold=1, breaker_timeout_s=30, probe_window_s=1.0)
+    failing, paced = specs(2, rpm=60, cooldown=10)  # one call a second each
+    for spec in (failing, paced):
+        first = state.acquire([spec], 10)
+        state.report(spec, first, "success", latency_ms=5)
+    time.sleep(1.05)
+    broken = state.acquire([failing], 10)
+    assert broken.kind == "call"
+    assert state.report(failing, broken, errors.FAILURE) >= 1.0  # backs off (the breaker, threshold 1)
+    taken = state.acquire([paced], 10)
+    assert taken.kind == "call"  # the healthy model's next slot is a second away now
+    early = state.acquire([failing, paced], 10)
+    assert (early.kind, early.index) == ("probe", 0), "the backing-off model is tried early, once"
+    assert state.acquire([failing, paced], 10).kind == "wait"  # one per window: no second early call
+    state.report(failing, early, "success", latency_ms=5)
+    row = state.snapshot([failing])[0]
+    assert row["cooldown_remaining_s"] == 0 and row["breaker"] == "closed"
+    after = state.acquire([failing], 10)
+    # paced: the failed call and the early one each took an interval (a second) from now
+    assert after.kind == "wait" and 1.5 < after.retry_after <= 2.0, after.retry_after
+
+
+def test_the_call_recorder_counts_the_rows_it_cannot_keep():
+    import threading
+
+    release = threading.Event()
+
+    class StalledDatabase:  # the database stalls: rows wait in the recorder's bounded queue
+        def begin(self):
+            release.wait(10)
+            raise RuntimeError("database gone")
+
+    recorder = CallRecorder(StalledDatabase(), max_queued=2)
+    row = dict(provider="bedrock", model_id="m", outcome="success", context={}, attempt=1, latency_ms=1)
+    recorder.record(**row)
+    time.sleep(0.2)  # the writer took the first row and is stuck writing it
+    for _ in range(3):
+        recorder.record(**row)
+    assert recorder.lost == 1, "the row past the queue's bound is counted as lost"
+    release.set()
+    recorder.flush()
+    assert recorder.lost == 4, "rows the database refused are counted too"

@@ -51,9 +51,7 @@ def state_app(database_url, redis_url, tmp_path):
 
 def _fresh(app, redis_url) -> Reviewer:
     """An empty database and Redis and one signed-in reviewer: each example starts from nothing."""
-    recorder = app.extensions["model_chain"].recorder
-    if recorder is not None:
-        recorder.flush()  # the model calls of the last example are written before the tables are emptied
+    app.extensions["model_chain"].flush()  # the model calls of the last example are written before the tables are emptied
     with app.app_context():
         tables = ", ".join(f'"{t.name}"' for t in reversed(Base.metadata.sorted_tables))
         db.session.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
