@@ -8,7 +8,10 @@ How sections are aligned: paragraphs are matched first, identical ones (whitespa
 and the rest by word overlap (Jaccard). Two sections are linked when a quarter of either one's text
 went to the other; the connected groups of links are the aligned sections, so a renamed or moved
 section is one v1 and one v2 section, a split one v1 and several v2, a merged several v1 and one v2.
-A section whose text was rewritten whole is still aligned with the v2 section of the same title.
+A section that no such link reaches but whose whole paragraph (of four words or more) is still in the
+other version goes with the section holding most of such text, never called removed or added. A v1
+section whose text was deleted or rewritten whole is still aligned with the v2 section of the same
+title, even when that section holds other text (a merge into it, its own words removed).
 """
 from __future__ import annotations
 
