@@ -8,7 +8,10 @@ How sections are aligned: paragraphs are matched first, identical ones (whitespa
 and the rest by word overlap (Jaccard). Two sections are linked when a quarter of either one's text
 went to the other; the connected groups of links are the aligned sections, so a renamed or moved
 section is one v1 and one v2 section, a split one v1 and several v2, a merged several v1 and one v2.
-A section whose text was rewritten whole is still aligned with the v2 section of the same title.
+A section that no such link reaches but whose whole paragraph (of four words or more) is still in the
+other version goes with the section holding most of such text, never called removed or added. A v1
+section whose text was deleted or rewritten whole is still aligned with the v2 section of the same
+title, even when that section holds other text (a merge into it, its own words removed).
 """
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ from .quotes import verify_quote
 
 LINK_SHARE = 0.25  # of either section's text, for two sections to be aligned
 FUZZY_PARAGRAPH = 0.4  # Jaccard of word sets for a rewritten paragraph to count as the same paragraph
+TRACE_WORDS = 4  # the fewest words of a matched paragraph that link an otherwise unlinked section
 REWRITE = 0.1  # the least word overlap for text in the place of deleted text to count as its rewrite
 _SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+[\"'\u201d\u2019)]*|$)")
 _WORD = re.compile(r"\S+|\s+")
@@ -109,14 +113,37 @@ def _groups(v1: list[tuple[str, str]], v2: list[tuple[str, str]], old, new, matc
     for p, (q, _) in matched.items():
         weight[p.section, q.section] = weight.get((p.section, q.section), 0) + (p.end - p.start)
     links = {(i, j) for (i, j), w in weight.items() if w / size1[i] >= LINK_SHARE or w / size2[j] >= LINK_SHARE}
+    # A section none of whose links reach a quarter still has a paragraph of its own on the other side
+    # (the rest deleted or rewritten past recognition): it goes with the section holding most of its
+    # matched text, never called removed or added while its words are there.
+    trace: dict[tuple[int, int], int] = {}
+    for p, (q, _) in matched.items():
+        if len(p.key.split()) >= TRACE_WORDS:
+            trace[p.section, q.section] = trace.get((p.section, q.section), 0) + (p.end - p.start)
+    for side in (0, 1):
+        linked = {link[side] for link in links}
+        best: dict[int, tuple[int, int]] = {}
+        for pair, w in trace.items():
+            if pair[side] not in linked and (w, -pair[1 - side]) > best.get(pair[side], (0, 0)):
+                best[pair[side]] = (w, -pair[1 - side])
+        links.update((k, -o) if side == 0 else (-o, k) for k, (_, o) in best.items())
     linked1, linked2 = {i for i, _ in links}, {j for _, j in links}
     by_title: dict[str, list[int]] = {}
+    any_title: dict[str, list[int]] = {}
     for j, (title, _) in enumerate(v2):
+        any_title.setdefault(_title_key(title), []).append(j)
         if j not in linked2:
             by_title.setdefault(_title_key(title), []).append(j)
     for i, (title, _) in enumerate(v1):
-        if i not in linked1 and by_title.get(_title_key(title)):
-            links.add((i, by_title[_title_key(title)].pop(0)))
+        if i in linked1:
+            continue
+        key = _title_key(title)
+        if by_title.get(key):
+            links.add((i, by_title[key].pop(0)))
+        elif any_title.get(key):
+            # Its text is gone or rewritten past recognition, but its heading still stands over text
+            # that came from elsewhere: a merge into it, its own words removed, not a removal.
+            links.add((i, any_title[key][0]))
     # connected components over the bipartite links (union-find on ("a", i) / ("b", j))
     parent: dict = {}
 
