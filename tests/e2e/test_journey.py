@@ -156,6 +156,7 @@ def test_setup_upload_analyse_review_chat_export_download(new_page, stack, tmp_p
 
     # Export: Word and JSON, watch it finish, download the Word file.
     page.get_by_role("tab", name="Export").click()
+    shot(page, "03b-export-tab")
     page.get_by_label("Records (.json)").check()
     page.get_by_role("button", name="Export").click()
     expect(page.locator("#export-status")).to_have_text("Export ready.", timeout=60_000)

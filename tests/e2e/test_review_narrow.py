@@ -49,3 +49,27 @@ def test_the_jump_link_is_not_shown_on_a_wide_screen(new_page, stack):
     expect(page.locator("#section-text")).to_contain_text("The refund was late")
     expect(page.get_by_role("link", name="Go to the feedback")).to_be_hidden()
     assert not errors, errors
+
+
+@pytest.mark.parametrize("width", [1280, 768, 390])
+def test_every_tab_is_in_sight_and_every_panel_opens(new_page, stack, width):
+    """Six tabs fit (they wrap rather than scroll out of sight), and each tab shows its own panel: no
+    panel sits inside another, where a hidden parent would keep it blank."""
+    page, errors = new_page(width=width, height=900)
+    sign_in(page, stack.url)
+    upload(page, f"tabs-{width}.md", b"# One\n\nThe refund was late and nobody called the customer back.\n")
+    expect(page.locator("#section-text")).to_contain_text("The refund was late")
+    tablist = page.get_by_role("tablist", name="Review tools")
+    box = tablist.bounding_box()
+    tabs = tablist.get_by_role("tab")
+    assert tabs.count() >= 6
+    for i in range(tabs.count()):
+        tab = tabs.nth(i)
+        rect = tab.bounding_box()
+        assert rect["x"] >= box["x"] - 0.5 and rect["x"] + rect["width"] <= box["x"] + box["width"] + 0.5, (tab.inner_text(), rect, box)
+        tab.click()
+        panel = page.locator(f"#{tab.get_attribute('aria-controls')}")
+        expect(panel).to_be_visible()
+        assert panel.evaluate("(el) => el.parentElement.closest('[role=tabpanel]') === null")
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    assert not errors, errors

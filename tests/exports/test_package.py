@@ -118,7 +118,10 @@ def test_package_carries_the_guidelines_and_a_pdf_original(app, make_user):
     guidelines = [n for n in archive.namelist() if n.startswith("guidelines/")]
     assert len(guidelines) == 1 and docx.Document(io.BytesIO(archive.read(guidelines[0]))).paragraphs[0].text == "Name an owner."
     assert archive.read("original/notes.md") == b"# Impact\n\nRefunds were late.\n"
-    assert json.loads(archive.read("summary.json"))["summary"] is None  # no analysis ran: nothing invented
+    summary = json.loads(archive.read("summary.json"))["summary"]
+    # no analysis ran: the summary's state says so, with no score, no verdict and no risks invented
+    assert summary["state"] == "pending" and summary["risk_score"] is None and summary["verdict"] is None
+    assert summary["key_risks"] == [] and summary["reasons"] == []
     report = docx.Document(io.BytesIO(archive.read("report.docx")))
     assert any("No summary has been computed yet." in p.text for p in report.paragraphs)
 
