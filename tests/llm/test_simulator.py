@@ -142,13 +142,14 @@ def test_the_same_seed_gives_the_same_review_and_another_seed_may_differ():
 
 
 def test_a_forced_tool_is_answered_by_the_responder_registered_for_its_name(provider, monkeypatch):
-    tool = OutputTool(name="record_summary", description="A summary.", input_schema={"type": "object"})
+    # A tool name nothing answers yet (the fake's own tool_responders, summary and revision check, come first).
+    tool = OutputTool(name="record_verdict", description="A verdict.", input_schema={"type": "object"})
     request = ModelRequest(system="s", messages=[{"role": "user", "text": "Summarise."}], max_tokens=500, tool=tool)
     unknown = provider.complete(TOOLS, request)
-    assert unknown.stop_reason == "malformed_tool_use" and "no responder for the tool 'record_summary'" in unknown.tool_input
-    monkeypatch.setitem(RESPONDERS, "record_summary", lambda prompt, rng, settings: {"risk_score": 42, "tool": prompt.tool})
+    assert unknown.stop_reason == "malformed_tool_use" and "no responder for the tool 'record_verdict'" in unknown.tool_input
+    monkeypatch.setitem(RESPONDERS, "record_verdict", lambda prompt, rng, settings: {"risk_score": 42, "tool": prompt.tool})
     known = provider.complete(TOOLS, request)
-    assert known.tool_used and known.tool_input == {"risk_score": 42, "tool": "record_summary"}
+    assert known.tool_used and known.tool_input == {"risk_score": 42, "tool": "record_verdict"}
 
 
 def test_chat_replies_quote_the_document_streamed_in_pieces(provider, fake):
